@@ -1,0 +1,470 @@
+"""CIFAR-10 sources and the 2x2 tiled multi-label composites built from them.
+
+Data flows one way: a CIFAR-10 source -> uint8 tiles -> 64x64 composites with multi-hot labels.
+
+Three sources give the same arrays, `(x_train, y_train), (x_test, y_test)` with uint8 images of
+shape (N, 32, 32, 3) and int labels 0..9 in CIFAR-10's class order:
+
+1. `load_cifar10()` downloads the original through `keras.datasets.cifar10`;
+2. `load_cifar10(path)` reads class folders (`train/<class>/*.png|jpg`, `test/<class>/...`), either
+   a folder or a `.tar`/`.tar.gz` read in place;
+3. `load_cifar10(path)` reads the official `cifar-10-batches-py` folder or `cifar-10-python.tar.gz`.
+
+Decoded arrays from a path are cached as `.npz` under `cache_folder()`, keyed by the source's
+path, size and modification time, so the second load takes well under a second.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+NUM_CLASSES = len(CLASS_NAMES)
+TILE_SIZE = 32
+COMPOSITE_SIZE = 2 * TILE_SIZE
+QUADRANT_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+SPLITS = ("train", "test")
+# Bumped whenever the decoding changes, so that stale caches are not reused.
+CACHE_VERSION = 1
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+def cache_folder() -> Path:
+    """Where decoded datasets are cached: `$MULTILABEL_CACHE` or `~/.cache/multilabel-cifar`."""
+    configured = os.environ.get("MULTILABEL_CACHE")
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "multilabel-cifar"
+
+
+def load_cifar10(source: str | os.PathLike | None = None, *, use_cache: bool = True) -> Arrays:
+    """Load CIFAR-10 as `(x_train, y_train), (x_test, y_test)`.
+
+    `source=None` uses `keras.datasets.cifar10.load_data()` (downloads once, then Keras' cache).
+    A path may be a class-folder tree or the official pickled batches, as a folder or tarball.
+    """
+    if source is None:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+        return _checked((x_train, y_train.reshape(-1)), (x_test, y_test.reshape(-1)), "keras")
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"CIFAR-10 source {str(path)!r} does not exist. Pass a folder or .tar.gz with "
+            "train/<class>/ and test/<class>/ image folders, the official cifar-10-batches-py "
+            "folder or cifar-10-python.tar.gz, or no path to download through Keras."
+        )
+    cache_file = None
+    if use_cache:
+        cache_file = cache_folder() / f"cifar10-{source_fingerprint(path)}.npz"
+        if cache_file.exists():
+            try:
+                with np.load(cache_file) as cached:
+                    return (cached["x_train"], cached["y_train"]), (
+                        cached["x_test"],
+                        cached["y_test"],
+                    )
+            except (OSError, ValueError, KeyError, EOFError):
+                pass  # A damaged cache is rebuilt below.
+
+    if path.is_dir():
+        arrays = _load_folder(path)
+    elif tarfile.is_tarfile(path):
+        arrays = _load_tarball(path)
+    else:
+        raise ValueError(
+            f"Unknown CIFAR-10 source {str(path)!r}: it is neither a folder nor a tar archive."
+        )
+    (x_train, y_train), (x_test, y_test) = arrays
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(partial, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        os.replace(partial, cache_file)
+    return arrays
+
+
+def source_fingerprint(path: Path) -> str:
+    """A short hash of a source's resolved path, sizes and modification times."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}:{path.resolve()}".encode())
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            stat = file.stat()
+            digest.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    else:
+        stat = path.stat()
+        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:20]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load_folder(root: Path) -> Arrays:
+    batches = _find_batch_folder(root)
+    if batches is not None:
+        return _from_batches({f.name: f.read_bytes() for f in batches.iterdir() if f.is_file()})
+    base = _find_split_parent([p.relative_to(root).as_posix() for p in root.rglob("*")])
+    if base is None:
+        raise ValueError(_unknown_layout_message(root))
+    files = {}
+    for split in SPLITS:
+        split_root = root / base / split
+        if split_root.is_dir():
+            for file in split_root.rglob("*"):
+                if file.is_file():
+                    files[file.relative_to(root / base).as_posix()] = file
+    return _from_class_files(root, files, lambda file: file.read_bytes())
+
+
+def _load_tarball(path: Path) -> Arrays:
+    with tarfile.open(path) as archive:
+        members = [m for m in archive.getmembers() if m.isfile()]
+        names = [m.name for m in members]
+        batch_members = [m for m in members if Path(m.name).name.startswith("data_batch_")]
+        if batch_members:
+            prefix = str(Path(batch_members[0].name).parent)
+            contents = {
+                Path(m.name).name: archive.extractfile(m).read()
+                for m in members
+                if str(Path(m.name).parent) == prefix
+            }
+            return _from_batches(contents)
+        base = _find_split_parent(names)
+        if base is None:
+            raise ValueError(_unknown_layout_message(path))
+        prefix = f"{base}/" if base else ""
+        # Members are read in archive order: seeking backwards in a gzip stream decompresses
+        # it again from the start.
+        files = {
+            m.name[len(prefix) :]: archive.extractfile(m).read()
+            for m in members
+            if m.name.startswith(prefix) and m.name[len(prefix) :].split("/")[0] in SPLITS
+        }
+        return _from_class_files(path, files, lambda contents: contents)
+
+
+def _find_batch_folder(root: Path) -> Path | None:
+    for candidate in (root, root / "cifar-10-batches-py"):
+        if (candidate / "data_batch_1").is_file():
+            return candidate
+    return None
+
+
+def _find_split_parent(relative_names: Sequence[str]) -> str | None:
+    """The shallowest folder (as a relative prefix, '' for the root) holding `train/` or `test/`."""
+    best = None
+    for name in relative_names:
+        parts = name.strip("/").split("/")
+        for depth, part in enumerate(parts[:-1]):
+            if part in SPLITS:
+                prefix = "/".join(parts[:depth])
+                if best is None or (prefix.count("/"), len(prefix)) < (best.count("/"), len(best)):
+                    best = prefix
+                break
+    return best
+
+
+def _unknown_layout_message(path: Path) -> str:
+    return (
+        f"Unknown CIFAR-10 layout in {str(path)!r}: expected train/<class>/*.png|jpg and "
+        "test/<class>/*.png|jpg class folders, or the official data_batch_1..5 and test_batch "
+        "pickles (cifar-10-batches-py)."
+    )
+
+
+def _from_class_files(source: Path, files: dict, read_bytes) -> Arrays:
+    """Decode `{'train/cat/0001.jpg': handle, ...}` into arrays, checking every file."""
+    from PIL import Image, UnidentifiedImageError
+
+    by_split: dict[str, dict[str, list]] = {split: {} for split in SPLITS}
+    for relative, handle in files.items():
+        parts = relative.split("/")
+        if len(parts) != 3 or Path(parts[2]).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        split, class_name, _ = parts
+        by_split[split].setdefault(class_name, []).append((relative, handle))
+
+    result = []
+    for split in SPLITS:
+        found = by_split[split]
+        if not found:
+            raise ValueError(f"The {split!r} split in {str(source)!r} has no images.")
+        unknown = sorted(set(found) - set(CLASS_NAMES))
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, CLASS_NAMES, n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"Unknown class folder(s) in {split}/ of {str(source)!r}: {', '.join(hints)}. "
+                f"Expected exactly: {', '.join(CLASS_NAMES)}."
+            )
+        missing = [name for name in CLASS_NAMES if name not in found]
+        if missing:
+            raise ValueError(
+                f"Class folder(s) missing from {split}/ in {str(source)!r}: {', '.join(missing)}."
+            )
+        images, labels = [], []
+        for label, class_name in enumerate(CLASS_NAMES):
+            for relative, handle in sorted(found[class_name], key=lambda item: item[0]):
+                try:
+                    with Image.open(io.BytesIO(read_bytes(handle))) as image:
+                        image.load()
+                        mode, size = image.mode, image.size
+                        pixels = np.asarray(image)
+                except (UnidentifiedImageError, OSError, ValueError) as error:
+                    raise ValueError(
+                        f"Cannot decode image {relative!r} in {str(source)!r}: {error}"
+                    ) from error
+                if mode != "RGB" or size != (TILE_SIZE, TILE_SIZE):
+                    raise ValueError(
+                        f"Image {relative!r} in {str(source)!r} is {size[0]}x{size[1]} {mode}; "
+                        "CIFAR-10 images must be 32x32 RGB."
+                    )
+                images.append(pixels)
+                labels.append(label)
+        result.append((np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)))
+    return _checked(result[0], result[1], str(source))
+
+
+def _from_batches(contents: dict[str, bytes]) -> Arrays:
+    """Decode the official pickled batches (`data_batch_1..5`, `test_batch`)."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    missing = [name for name in names if name not in contents]
+    if missing:
+        raise ValueError(f"Official CIFAR-10 batches incomplete: missing {', '.join(missing)}.")
+    decoded = []
+    for name in names:
+        try:
+            batch = pickle.loads(contents[name], encoding="bytes")
+            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            labels = np.asarray(batch[b"labels"], dtype=np.int64)
+        except Exception as error:  # A damaged pickle can raise almost anything.
+            raise ValueError(f"Cannot decode CIFAR-10 batch {name!r}: {error}") from error
+        decoded.append((data.reshape(-1, 3, TILE_SIZE, TILE_SIZE).transpose(0, 2, 3, 1), labels))
+    x_train = np.concatenate([images for images, _ in decoded[:5]])
+    y_train = np.concatenate([labels for _, labels in decoded[:5]])
+    return _checked((x_train, y_train), decoded[5], "official batches")
+
+
+def _checked(train, test, source: str) -> Arrays:
+    for split, (images, labels) in zip(SPLITS, (train, test), strict=True):
+        if images.ndim != 4 or images.shape[1:] != (TILE_SIZE, TILE_SIZE, 3):
+            raise ValueError(
+                f"{split} images from {source} have shape {images.shape}; expected (N, 32, 32, 3)."
+            )
+        if len(images) == 0 or len(images) != len(labels):
+            raise ValueError(
+                f"{split} split from {source} has {len(images)} images and {len(labels)} labels."
+            )
+        if labels.min() < 0 or labels.max() >= NUM_CLASSES:
+            raise ValueError(f"{split} labels from {source} are outside 0..9.")
+    return (
+        (np.ascontiguousarray(train[0], dtype=np.uint8), np.asarray(train[1], dtype=np.int64)),
+        (np.ascontiguousarray(test[0], dtype=np.uint8), np.asarray(test[1], dtype=np.int64)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Composites
+# ---------------------------------------------------------------------------------------------
+
+
+def compose(tiles) -> np.ndarray:
+    """One 64x64x3 composite from 4 tiles: top-left, top-right, bottom-left, bottom-right."""
+    tiles = np.asarray(tiles)
+    if tiles.shape != (4, TILE_SIZE, TILE_SIZE, 3):
+        raise ValueError(
+            f"compose() needs 4 tiles of 32x32x3, got an array of shape {tiles.shape}."
+        )
+    return tile_grid(tiles[None])[0]
+
+
+def tile_grid(tiles: np.ndarray) -> np.ndarray:
+    """Arrange (n, 4, 32, 32, 3) tiles into (n, 64, 64, 3) composites, row by row."""
+    n = tiles.shape[0]
+    grid = tiles.reshape(n, 2, 2, TILE_SIZE, TILE_SIZE, 3).transpose(0, 1, 3, 2, 4, 5)
+    return np.ascontiguousarray(grid.reshape(n, COMPOSITE_SIZE, COMPOSITE_SIZE, 3))
+
+
+def multi_hot(classes: np.ndarray) -> np.ndarray:
+    """(n, k) class indices -> (n, 10) float32 multi-hot labels; a repeated class counts once."""
+    classes = np.asarray(classes)
+    labels = np.zeros((classes.shape[0], NUM_CLASSES), dtype=np.float32)
+    np.put_along_axis(labels, classes.astype(np.int64), 1.0, axis=1)
+    return labels
+
+
+def sample_quadrant_classes(
+    n: int, rng: np.random.Generator, distinct: int | None = 4
+) -> np.ndarray:
+    """(n, 4) classes for the four quadrants.
+
+    `distinct=k` (1..4) uses exactly k distinct classes per composite, each drawn uniformly, each
+    appearing at least once, in random quadrant order; `distinct=4` is the article's rule.
+    `distinct=None` draws every quadrant independently, so classes may repeat.
+    """
+    if distinct is None:
+        return rng.integers(0, NUM_CLASSES, size=(n, 4))
+    if distinct not in (1, 2, 3, 4):
+        raise ValueError(f"distinct must be 1, 2, 3, 4 or None, got {distinct!r}.")
+    chosen = np.argsort(rng.random((n, NUM_CLASSES)), axis=1)[:, :distinct]
+    if distinct == 4:
+        return chosen
+    extra = np.take_along_axis(chosen, rng.integers(0, distinct, size=(n, 4 - distinct)), axis=1)
+    classes = np.concatenate([chosen, extra], axis=1)
+    order = np.argsort(rng.random((n, 4)), axis=1)
+    return np.take_along_axis(classes, order, axis=1)
+
+
+def sample_image_indices(
+    labels: np.ndarray, classes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """For each (composite, quadrant) class, the index of a uniformly random image of that class."""
+    labels = np.asarray(labels).reshape(-1)
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    if (counts[np.unique(classes)] == 0).any():
+        absent = [CLASS_NAMES[c] for c in np.unique(classes) if counts[c] == 0]
+        raise ValueError(f"No images of class(es) {', '.join(absent)} to draw tiles from.")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    offsets = np.floor(rng.random(classes.shape) * counts[classes]).astype(np.int64)
+    return order[starts[classes] + offsets]
+
+
+def make_composites(
+    images: np.ndarray,
+    labels: np.ndarray,
+    n: int,
+    seed: int | np.random.Generator,
+    *,
+    distinct: int | None = 4,
+    return_indices: bool = False,
+):
+    """Draw `n` 2x2 composites from one CIFAR split.
+
+    Returns `(x, y, classes)`: x uint8 (n, 64, 64, 3), y float32 multi-hot (n, 10), classes int
+    (n, 4) in top-left, top-right, bottom-left, bottom-right order; with `return_indices=True`
+    also the (n, 4) indices of the source images. The same seed gives byte-identical arrays.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}.")
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (TILE_SIZE, TILE_SIZE, 3):
+        raise ValueError(f"images must have shape (N, 32, 32, 3), got {images.shape}.")
+    if len(images) != len(np.asarray(labels).reshape(-1)):
+        raise ValueError("images and labels must have the same length.")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    classes = sample_quadrant_classes(n, rng, distinct)
+    indices = sample_image_indices(labels, classes, rng)
+    x = tile_grid(images[indices])
+    y = multi_hot(classes)
+    if return_indices:
+        return x, y, classes, indices
+    return x, y, classes
+
+
+def augment_tiles(tiles: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
+    """Random horizontal flip and a random shift of up to `max_shift` pixels per tile.
+
+    `tiles` has shape (m, 32, 32, 3); the shift pads with reflected pixels and crops back.
+    """
+    m = tiles.shape[0]
+    flip = rng.random(m) < 0.5
+    tiles = tiles.copy()
+    tiles[flip] = tiles[flip, :, ::-1]
+    if max_shift <= 0:
+        return tiles
+    pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
+    padded = np.pad(tiles, pad, mode="reflect")
+    top = rng.integers(0, 2 * max_shift + 1, size=m)
+    left = rng.integers(0, 2 * max_shift + 1, size=m)
+    rows = top[:, None] + np.arange(TILE_SIZE)
+    cols = left[:, None] + np.arange(TILE_SIZE)
+    return padded[np.arange(m)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def composite_batches_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def _pydataset_base():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+def fresh_composites(
+    images: np.ndarray,
+    labels: np.ndarray,
+    composites_per_epoch: int,
+    batch_size: int,
+    seed: int,
+    *,
+    augment: bool = True,
+    first_epoch: int = 0,
+):
+    """A `keras.utils.PyDataset` drawing new composites every epoch from one (training) split.
+
+    Batch `b` of epoch `e` comes from `numpy.random.default_rng([seed, e, b])`, so a resumed run
+    sees exactly the batches an uninterrupted run would have seen.
+    """
+
+    class FreshComposites(_pydataset_base()):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = first_epoch
+
+        def __len__(self):
+            return composite_batches_per_epoch(composites_per_epoch, batch_size)
+
+        def __getitem__(self, index):
+            size = min(batch_size, composites_per_epoch - index * batch_size)
+            rng = np.random.default_rng([seed, self.epoch, index])
+            classes = sample_quadrant_classes(size, rng, 4)
+            tiles = images[sample_image_indices(labels, classes, rng)]
+            if augment:
+                tiles = augment_tiles(tiles.reshape(-1, TILE_SIZE, TILE_SIZE, 3), rng)
+                tiles = tiles.reshape(size, 4, TILE_SIZE, TILE_SIZE, 3)
+            return tile_grid(tiles), multi_hot(classes)
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+    return FreshComposites()
