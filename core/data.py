@@ -45,6 +45,9 @@ COMPOSITE_SIZE = 2 * TILE_SIZE
 QUADRANT_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 SPLITS = ("train", "test")
+TRAIN_COMPOSITES = 50_000  # the article's training set size
+TEST_COMPOSITES = 10_000  # the article's test set size
+TEST_SEED = 2017  # seeds the test composites every evaluation uses
 # Bumped whenever the decoding changes, so that stale caches are not reused.
 CACHE_VERSION = 1
 

@@ -1,0 +1,112 @@
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+from core import evaluation as ev
+
+Y = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [1, 1, 0, 1], [0, 0, 0, 0]])
+S = np.array(
+    [
+        [0.9, 0.2, 0.6, 0.1],
+        [0.7, 0.8, 0.3, 0.1],
+        [0.4, 0.9, 0.2, 0.6],
+        [0.1, 0.3, 0.2, 0.4],
+    ]
+)
+P = S > 0.5  # [[1,0,1,0],[1,1,0,0],[0,1,0,1],[0,0,0,0]]
+
+
+def test_hand_computed_values():
+    assert ev.exact_match(Y, P) == 0.5  # rows 1 and 4
+    assert ev.per_label_accuracy(Y, P) == 14 / 16
+    counts = ev.confusion_counts(Y, P)
+    assert counts["tp"].tolist() == [1, 2, 1, 1]
+    assert counts["fp"].tolist() == [1, 0, 0, 0]
+    assert counts["fn"].tolist() == [1, 0, 0, 0]
+    scores = ev.per_class_scores(Y, P)
+    np.testing.assert_allclose(scores["f1"], [0.5, 1, 1, 1])
+    assert ev.macro_f1(Y, P) == pytest.approx(0.875)
+    assert ev.micro_f1(Y, P) == pytest.approx(10 / 12)
+    # samples F1 per row: 1, 2*1/3, 2*2/5, 1 (both empty)
+    assert ev.samples_f1(Y, P) == pytest.approx((1 + 2 / 3 + 4 / 5 + 1) / 4)
+    assert ev.jaccard(Y, P) == pytest.approx((1 + 1 / 2 + 2 / 3 + 1) / 4)
+
+
+def test_against_scikit_learn():
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 10)) < 0.4).astype(int)
+    s = np.clip(y * 0.3 + rng.random((200, 10)) * 0.7, 0, 1).round(2)  # rounding makes ties
+    p = s > 0.5
+    assert ev.exact_match(y, p) == pytest.approx(sk.accuracy_score(y, p))
+    assert ev.per_label_accuracy(y, p) == pytest.approx(1 - sk.hamming_loss(y, p))
+    assert ev.micro_f1(y, p) == pytest.approx(sk.f1_score(y, p, average="micro"))
+    assert ev.macro_f1(y, p) == pytest.approx(sk.f1_score(y, p, average="macro"))
+    assert ev.samples_f1(y, p) == pytest.approx(
+        sk.f1_score(y, p, average="samples", zero_division=1)
+    )
+    assert ev.jaccard(y, p) == pytest.approx(
+        sk.jaccard_score(y, p, average="samples", zero_division=1)
+    )
+    np.testing.assert_allclose(
+        ev.average_precision(y, s), sk.average_precision_score(y, s, average=None)
+    )
+    assert ev.coverage_error(y[y.any(1)], s[y.any(1)]) == pytest.approx(
+        sk.coverage_error(y[y.any(1)], s[y.any(1)])
+    )
+    np.testing.assert_allclose(
+        ev.per_class_scores(y, p)["precision"], sk.precision_score(y, p, average=None)
+    )
+
+
+def test_average_precision_by_hand():
+    y = np.array([[1], [0], [1], [0]])
+    s = np.array([[0.9], [0.8], [0.7], [0.1]])
+    # Ranked: hit (P=1, R=.5), miss, hit (P=2/3, R=1) -> 0.5*1 + 0.5*2/3
+    assert ev.average_precision(y, s)[0] == pytest.approx(0.5 + 1 / 3)
+    assert ev.mean_average_precision(Y, S) == pytest.approx(np.mean(ev.average_precision(Y, S)))
+
+
+def test_coverage_error_by_hand():
+    # Row 1: lowest true score 0.6, two labels >= 0.6 -> 2. Row 2: 0.8 -> 1. Row 3: 0.4 -> 3.
+    assert ev.coverage_error(Y[:3], S[:3]) == pytest.approx((2 + 1 + 3) / 3)
+
+
+def test_threshold_sweep_end_points_and_values():
+    sweep = ev.threshold_sweep(Y, S, thresholds=[0.0, 0.5, 1.0])
+    assert sweep["exact_match"][1] == ev.exact_match(Y, P)
+    # Threshold 0 predicts everything (every score > 0), threshold 1 nothing.
+    assert sweep["per_label_accuracy"][0] == Y.mean()
+    assert sweep["per_label_accuracy"][2] == 1 - Y.mean()
+    assert sweep["exact_match"][2] == 0.25  # only the empty row
+    assert len(ev.threshold_sweep(Y, S)["threshold"]) == 101
+    best = ev.best_threshold({"threshold": [0.1, 0.2, 0.3], "exact_match": [0.1, 0.4, 0.4]})
+    assert best == {"threshold": 0.2, "exact_match": 0.4}
+
+
+def test_top_k():
+    decisions = ev.top_k(S, 2)
+    assert decisions.sum(axis=1).tolist() == [2, 2, 2, 2]
+    assert decisions[0].tolist() == [True, False, True, False]
+    with pytest.raises(ValueError, match="k must be between 1 and 4"):
+        ev.top_k(S, 5)
+
+
+def test_baselines():
+    y = np.zeros((5, 10))
+    y[:, :4] = 1
+    base = ev.baselines(y)
+    assert base["all_negative_per_label"] == pytest.approx(0.6)
+    assert base["chance_exact_match"] == pytest.approx(1 / 210)
+    assert base["all_negative_exact_match"] == 0
+    assert math.comb(10, 4) == 210
+
+
+def test_summarize_perfect_scores():
+    y = np.eye(10)
+    report = ev.summarize(y, y * 0.98 + 0.01)
+    for key in ("exact_match", "per_label_accuracy", "micro_f1", "mean_average_precision"):
+        assert report[key] == pytest.approx(1.0)
+    assert report["coverage_error"] == 1.0
+    assert report["mean_predicted_labels"] == 1.0

@@ -1,0 +1,135 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import core  # noqa: F401
+from core.losses import binary_loss
+from core.metrics import binary_acc, total_acc
+from core.model import build_model
+from core.schedules import OneCycle
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model()
+
+
+def test_architecture(model):
+    assert model.count_params() == 1_964_426
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert len(convs) == 12 and len(dense) == 1
+    assert [c.filters for c in convs] == [32] * 3 + [64] * 3 + [128] * 3 + [256] * 3
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.AveragePooling2D)]
+    assert len(pools) == 3
+    assert model.output_shape == (None, 10)
+
+
+def test_output_range_and_uint8_input(model):
+    x = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    out = np.asarray(model(x, training=False))
+    assert out.shape == (3, 10) and ((out > 0) & (out < 1)).all()
+    np.testing.assert_allclose(out, np.asarray(model(x.astype("float32"), training=False)))
+
+
+def test_sigmoid_stays_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert mixed.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    assert mixed.output.dtype == "float32"
+
+
+def test_short_fit_reduces_the_loss_and_save_load_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8)
+    y = np.zeros((32, 10), np.float32)
+    y[:, :4] = 1
+    keras.utils.set_random_seed(0)
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss=binary_loss, metrics=[total_acc, binary_acc]
+    )
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(x[:4], verbose=0), model.predict(x[:4], verbose=0), atol=1e-6
+    )
+    assert loaded.loss is binary_loss
+
+
+def test_one_cycle_schedule_shape_and_config():
+    schedule = OneCycle(1.0, total_steps=100, warmup_fraction=0.2)
+    values = [float(schedule(step)) for step in (0, 10, 20, 60, 100, 150)]
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0, 0.5, 0.0, 0.0], atol=1e-6)
+    assert OneCycle.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
+    from conftest import tiny_arrays
+
+    from core import data, train
+
+    arrays = tiny_arrays(per_class_train=20, per_class_test=2)
+    monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: arrays)
+    options = [
+        "--loss",
+        "cce",
+        "--epochs",
+        "1",
+        "--composites-per-epoch",
+        "16",
+        "--batch-size",
+        "8",
+        "--validation-images",
+        "40",
+        "--validation-composites",
+        "8",
+        "--precision",
+        "float32",
+        "--out",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
+    train.main(options)
+    history = json.loads((tmp_path / "cce.history.json").read_text())
+    assert history["epoch"] == [1]
+    assert {
+        "loss",
+        "val_loss",
+        "total_acc",
+        "val_total_acc",
+        "binary_acc",
+        "val_binary_acc",
+    } <= set(history)
+    train.main([*options[:2], "--epochs", "2", *options[4:], "--resume"])
+    history = json.loads((tmp_path / "cce.history.json").read_text())
+    assert history["epoch"] == [1, 2]
+    run = json.loads((tmp_path / "cce.run.json").read_text())
+    assert run["epochs_done"] == 2 and run["config"]["loss"] == "cce"
+    assert run["versions"]["keras"] == keras.__version__
+    loaded = keras.saving.load_model(tmp_path / "cce.keras")
+    assert loaded.count_params() == 1_964_426
+    assert (tmp_path / "cce.keras").stat().st_size < 10_000_000
+    with pytest.raises(ValueError, match="different configuration"):
+        train.main(
+            [*options[:2], "--epochs", "3", *options[4:], "--resume", "--learning-rate", "0.1"]
+        )
+
+
+def test_hold_out_is_balanced_and_disjoint():
+    from core.train import hold_out
+
+    labels = np.repeat(np.arange(10), 50)
+    training, validation = hold_out(labels, 100, seed=0)
+    assert len(validation) == 100 and len(training) == 400
+    assert not set(training) & set(validation)
+    assert np.bincount(labels[validation]).tolist() == [10] * 10
