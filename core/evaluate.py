@@ -30,15 +30,21 @@ def predict(model, images: np.ndarray, batch_size: int = 256, verbose: int | str
     return np.asarray(model.predict(images, batch_size=batch_size, verbose=verbose), np.float32)
 
 
-def test_sets(x_test, y_test, seed: int = data_module.TEST_SEED, n=data_module.TEST_COMPOSITES):
+def test_sets(
+    x_test,
+    y_test,
+    seed: int = data_module.TEST_SEED,
+    n: int = data_module.TEST_COMPOSITES,
+    subset_n: int = SUBSET_COMPOSITES,
+):
     """The headline test set and the extra sets, all drawn from the CIFAR test split."""
     sets = {"test": data_module.make_composites(x_test, y_test, n, seed=seed)}
     for distinct in (1, 2, 3):
         sets[f"distinct_{distinct}"] = data_module.make_composites(
-            x_test, y_test, SUBSET_COMPOSITES, seed=[seed, distinct], distinct=distinct
+            x_test, y_test, subset_n, seed=[seed, distinct], distinct=distinct
         )
     sets["repeats_allowed"] = data_module.make_composites(
-        x_test, y_test, SUBSET_COMPOSITES, seed=[seed, 9], distinct=None
+        x_test, y_test, subset_n, seed=[seed, 9], distinct=None
     )
     return sets
 
@@ -61,6 +67,25 @@ def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
             "mean_average_precision": evaluation.mean_average_precision(y_extra, extra_scores),
         }
     return report
+
+
+def build_report(models: dict, losses: dict, sets, data: dict, seed: int, verbose=0) -> dict:
+    """The evaluation JSON: baselines, the article's numbers and a report per model."""
+    results = {
+        "data": data,
+        "test_seed": seed,
+        "test_composites": len(sets["test"][0]),
+        "baselines": evaluation.baselines(sets["test"][1]),
+        "article": evaluation.ARTICLE_RESULTS,
+        "models": {},
+    }
+    for name, model in models.items():
+        started = time.time()
+        report = evaluate_model(model, sets, verbose=verbose)
+        report["loss"] = losses[name]
+        report["seconds"] = time.time() - started
+        results["models"][name] = report
+    return results
 
 
 def format_table(results: dict) -> str:
@@ -129,22 +154,11 @@ def main(argv=None) -> None:
     print(f"CIFAR-10 source: {source or 'keras.datasets.cifar10'}")
     _, (x_test, y_test) = data_module.load_cifar10(source)
     sets = test_sets(x_test, y_test, seed=args.seed, n=args.composites)
-    results = {
-        "data": describe_source(source),
-        "test_seed": args.seed,
-        "test_composites": args.composites,
-        "baselines": evaluation.baselines(sets["test"][1]),
-        "article": evaluation.ARTICLE_RESULTS,
-        "models": {},
-    }
+    models = {path.stem: keras.saving.load_model(path, compile=False) for path in paths}
+    losses = {path.stem: loss_of(path) for path in paths}
+    results = build_report(models, losses, sets, describe_source(source), args.seed, verbose=1)
     for path in paths:
-        started = time.time()
-        model = keras.saving.load_model(path, compile=False)
-        report = evaluate_model(model, sets, verbose=1)
-        report["loss"] = loss_of(path)
-        report["file"] = path.as_posix()
-        report["seconds"] = time.time() - started
-        results["models"][path.stem] = report
+        results["models"][path.stem]["file"] = path.as_posix()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".tmp")

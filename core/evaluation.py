@@ -204,3 +204,14 @@ def summarize(y_true, scores, threshold: float = DEFAULT_THRESHOLD) -> dict:
         "per_class": {key: [float(v) for v in values] for key, values in per_class.items()},
         "per_class_average_precision": [float(v) for v in average_precision(y_true, scores)],
     }
+
+
+OUTCOME_NAMES = ("true positive", "false positive", "false negative", "true negative")
+
+
+def outcomes(y_true, y_pred) -> list[str]:
+    """For one sample, each label's outcome: true/false positive/negative."""
+    truth = _as_labels(y_true).reshape(-1)
+    pred = np.asarray(y_pred, dtype=bool).reshape(-1)
+    table = {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}
+    return [OUTCOME_NAMES[table[(bool(t), bool(p))]] for t, p in zip(truth, pred, strict=True)]

@@ -110,3 +110,12 @@ def test_summarize_perfect_scores():
         assert report[key] == pytest.approx(1.0)
     assert report["coverage_error"] == 1.0
     assert report["mean_predicted_labels"] == 1.0
+
+
+def test_outcomes():
+    assert ev.outcomes([1, 0, 1, 0], [True, True, False, False]) == [
+        "true positive",
+        "false positive",
+        "false negative",
+        "true negative",
+    ]

@@ -1,0 +1,82 @@
+"""Fast inference for the app: both models in one compiled call, with logits and activation maps."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.cam import class_activation_maps
+from core.model import LAST_CONV_NAME, LOGITS_NAME
+
+
+@dataclass
+class Prediction:
+    """One model's view of one composite."""
+
+    logits: np.ndarray  # (10,) pre-sigmoid outputs
+    probabilities: np.ndarray  # (10,) sigmoid outputs
+    maps: np.ndarray  # (h, w, 10) class activation maps
+
+
+def sigmoid(logits):
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def load_trained_model(path: str | Path):
+    """Load a `.keras` model for inference (no custom objects or optimizer needed)."""
+    import keras
+
+    return keras.saving.load_model(Path(path), compile=False)
+
+
+class Predictor:
+    """Runs several models with the same architecture on the same batch in one compiled call."""
+
+    def __init__(self, models: dict):
+        import keras
+        import tensorflow as tf
+
+        if not models:
+            raise ValueError("Predictor needs at least one model.")
+        self.names = list(models)
+        self.kernels = {}
+        pixels = keras.Input(shape=(64, 64, 3), name="pixels")
+        outputs = []
+        for name, model in models.items():
+            probe = keras.Model(
+                model.inputs,
+                [model.get_layer(LAST_CONV_NAME).output, model.get_layer(LOGITS_NAME).output],
+            )
+            outputs.extend(probe(pixels))
+            self.kernels[name] = np.asarray(model.get_layer(LOGITS_NAME).kernel, dtype=np.float32)
+        self._combined = keras.Model(pixels, outputs)
+        self._call = tf.function(
+            lambda x: self._combined(x, training=False),
+            input_signature=[tf.TensorSpec((None, 64, 64, 3), tf.float32)],
+        )
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.predict(np.zeros((1, 64, 64, 3), np.uint8))  # warm-up: traces the graph once
+        self.calls = 0
+
+    def predict(self, composites: np.ndarray) -> list[dict[str, Prediction]]:
+        """(n, 64, 64, 3) pixels in 0..255 -> for each composite, {model name: Prediction}."""
+        composites = np.asarray(composites)
+        if composites.ndim == 3:
+            composites = composites[None]
+        if composites.shape[1:] != (64, 64, 3):
+            raise ValueError(f"composites must be (n, 64, 64, 3), got {composites.shape}.")
+        with self._lock:
+            self.calls += 1
+            outputs = [np.asarray(o) for o in self._call(composites.astype(np.float32))]
+        results = [{} for _ in range(len(composites))]
+        for position, name in enumerate(self.names):
+            features, logits = outputs[2 * position], outputs[2 * position + 1]
+            maps = class_activation_maps(features, self.kernels[name])
+            probabilities = sigmoid(logits)
+            for index, result in enumerate(results):
+                result[name] = Prediction(logits[index], probabilities[index], maps[index])
+        return results

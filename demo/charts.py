@@ -1,0 +1,126 @@
+"""Altair chart builders: pure functions, a DataFrame in and a chart out."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+OUTCOME_COLOURS = {
+    "true positive": "#2e7d32",
+    "false positive": "#ef6c00",
+    "false negative": "#c62828",
+    "true negative": "#9e9e9e",
+    "above threshold": "#1565c0",
+    "below threshold": "#9e9e9e",
+}
+MODEL_COLOURS = {"BCE": "#1565c0", "CCE": "#ad1457", "article recipe": "#6d4c41"}
+
+
+def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int = 300):
+    """Horizontal bars of `probability` per `class`, coloured by `outcome`, rule at threshold."""
+    domain = [o for o in OUTCOME_COLOURS if o in set(frame["outcome"])]
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("class:N", sort=None, title=None, axis=alt.Axis(labelFontSize=14)),
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="sigmoid output"),
+            color=alt.Color(
+                "outcome:N",
+                scale=alt.Scale(domain=domain, range=[OUTCOME_COLOURS[o] for o in domain]),
+                legend=alt.Legend(orient="bottom", title=None, labelFontSize=12),
+            ),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".3f"), "outcome"],
+        )
+    )
+    text = bars.mark_text(align="left", dx=3, fontSize=12).encode(
+        text=alt.Text("probability:Q", format=".2f"), color=alt.value("black")
+    )
+    layers = [bars, text]
+    if threshold is not None:
+        rule = (
+            alt.Chart(pd.DataFrame({"threshold": [threshold]}))
+            .mark_rule(color="black", strokeDash=[6, 3], size=2)
+            .encode(x="threshold:Q")
+        )
+        layers.append(rule)
+    return alt.layer(*layers).properties(height=height)
+
+
+def sweep_chart(frame: pd.DataFrame, threshold: float, metric: str = "exact match"):
+    """Lines of `value` against `threshold` per `model`, with a rule at the current threshold."""
+    lines = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=3)
+        .encode(
+            x=alt.X("threshold:Q", title="decision threshold"),
+            y=alt.Y("value:Q", title=metric, axis=alt.Axis(format="%")),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model", "threshold", alt.Tooltip("value:Q", format=".2%")],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"threshold": [threshold]}))
+        .mark_rule(color="black", strokeDash=[6, 3])
+        .encode(x="threshold:Q")
+    )
+    return (lines + rule).properties(height=280)
+
+
+def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
+    """Grouped bars of `value` per `class` and `model`."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40)),
+            xOffset="model:N",
+            y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model", "class", alt.Tooltip(f"{value}:Q", format=".3f")],
+        )
+        .properties(height=280)
+    )
+
+
+def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
+    """Training curves: `value` per `epoch`, colour by `model`, dashed for validation."""
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            strokeDash=alt.StrokeDash("split:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+        )
+    )
+    if floor is None:
+        return lines.properties(height=260)
+    rule = (
+        alt.Chart(pd.DataFrame({"floor": [floor], "label": ["CCE floor 4 ln 4"]}))
+        .mark_rule(color="#ad1457", strokeDash=[2, 2])
+        .encode(y="floor:Q", tooltip=["label", "floor"])
+    )
+    return (lines + rule).properties(height=260)
+
+
+def loss_versus_scale_chart(frame: pd.DataFrame, scale: float):
+    """Loss of each kind against the factor the outputs are multiplied by."""
+    lines = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=3)
+        .encode(
+            x=alt.X("scale:Q", title="outputs multiplied by"),
+            y=alt.Y("loss:Q", title="loss on this composite"),
+            color=alt.Color("loss kind:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["loss kind", "scale", alt.Tooltip("loss:Q", format=".3f")],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"scale": [scale]}))
+        .mark_rule(color="black", strokeDash=[6, 3])
+        .encode(x="scale:Q")
+    )
+    return (lines + rule).properties(height=240)

@@ -1,0 +1,232 @@
+"""The Streamlit app, driven through `streamlit.testing.v1.AppTest`."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
+COMMITTED = Path(__file__).resolve().parents[1] / "models"
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="session")
+def fixture_models(tmp_path_factory):
+    """Two untrained models with the real architecture, their history and evaluation JSON."""
+    import keras
+    from conftest import tiny_arrays
+
+    from core.evaluate import build_report, test_sets
+    from core.model import build_model
+
+    folder = tmp_path_factory.mktemp("models")
+    keras.utils.set_random_seed(0)
+    models = {"bce": build_model(), "cce": build_model()}
+    for name, model in models.items():
+        model.save(folder / f"{name}.keras")
+        history = {"epoch": [1, 2]}
+        for key in ("loss", "total_acc", "binary_acc"):
+            history[key] = [0.5, 0.4]
+            history[f"val_{key}"] = [0.6, 0.5]
+        (folder / f"{name}.history.json").write_text(json.dumps(history))
+    _, (x_test, y_test) = tiny_arrays(per_class_test=3)
+    sets = test_sets(x_test, y_test, seed=0, n=40, subset_n=10)
+    report = build_report(models, {"bce": "bce", "cce": "cce"}, sets, {"source": "tiny"}, 0)
+    (folder / "evaluation.json").write_text(json.dumps(report))
+    return folder
+
+
+def start(folder, monkeypatch, query=None) -> AppTest:
+    monkeypatch.setenv("MULTILABEL_MODELS_DIR", str(folder))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def markdown_starting(at, prefix):
+    return [m.value for m in at.markdown if m.value.startswith(prefix)]
+
+
+def charts(at):
+    return at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_app_runs_and_shows_both_models(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    assert not at.exception
+    assert not at.error
+    # Two probability charts, the sweep, per-class F1, three curves (tabs render all).
+    assert len(charts(at)) >= 7
+    assert len(markdown_starting(at, "**Predicted:**")) == 2
+    assert markdown_starting(at, "**True label set:**") == [
+        "**True label set:** `airplane`, `cat`, `dog`, `ship`"
+    ]
+    assert at.query_params["c0"] == ["airplane"] or at.query_params["c0"] == "airplane"
+
+
+def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    calls = at.session_state["model_calls"]
+    before_image = str(at.get("image")[0].proto)
+    before_chart = str(charts(at)[0].proto)
+    at.selectbox(key="class_0").select("truck").run()
+    assert not at.exception
+    assert at.session_state["model_calls"] == calls + 1
+    assert markdown_starting(at, "**True label set:**") == [
+        "**True label set:** `cat`, `dog`, `ship`, `truck`"
+    ]
+    assert str(at.get("image")[0].proto) != before_image
+    assert str(charts(at)[0].proto) != before_chart
+
+
+def test_threshold_moves_decisions_without_a_model_call(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    calls = at.session_state["model_calls"]
+    at.slider(key="threshold").set_value(0.0).run()
+    everything = "**Predicted:** " + ", ".join(
+        f"`{n}`"
+        for n in [
+            "airplane",
+            "automobile",
+            "bird",
+            "cat",
+            "deer",
+            "dog",
+            "frog",
+            "horse",
+            "ship",
+            "truck",
+        ]
+    )
+    assert markdown_starting(at, "**Predicted:**") == [everything, everything]
+    at.slider(key="threshold").set_value(1.0).run()
+    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2
+    assert at.session_state["model_calls"] == calls
+    assert dict(at.query_params)["t"] in ("1.00", ["1.00"])
+
+
+def test_top_k_predicts_exactly_k_labels(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.number_input(key="top_k").set_value(3).run()
+    for line in markdown_starting(at, "**Predicted:**"):
+        assert line.count("`") == 6
+
+
+def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
+    query = {
+        "c0": "frog",
+        "c1": "horse",
+        "c2": "deer",
+        "c3": "frog",
+        "s0": "4",
+        "t": "0.30",
+        "k": "0",
+        "view": "cce",
+    }
+    at = start(fixture_models, monkeypatch, query)
+    assert not at.exception and not at.warning
+    assert at.session_state["class_0"] == "frog" and at.session_state["sample_0"] == 4
+    assert at.slider(key="threshold").value == pytest.approx(0.3)
+    assert markdown_starting(at, "**True label set:**") == [
+        "**True label set:** `deer`, `frog`, `horse`"
+    ]
+    assert len(markdown_starting(at, "**Predicted:**")) == 1  # the CCE view only
+
+
+def test_bad_query_parameters_are_reported_not_raised(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch, {"c0": "unicorn", "t": "7", "s1": "x"})
+    assert not at.exception
+    warning = at.warning[0].value
+    assert "unicorn" in warning and "'7'" in warning and "'x'" in warning
+    assert at.session_state["class_0"] == "airplane"
+
+
+def test_missing_and_corrupt_models_show_a_message(fixture_models, monkeypatch, tmp_path):
+    shutil.copy(fixture_models / "cce.keras", tmp_path / "cce.keras")
+    at = start(tmp_path, monkeypatch)
+    assert not at.exception
+    assert any(
+        "bce.keras" in e.value and "python -m core.train --loss bce" in e.value for e in at.error
+    )
+    assert len(markdown_starting(at, "**Predicted:**")) == 1  # CCE still works
+    (tmp_path / "cce.keras").write_bytes(b"not a zip file")
+    (tmp_path / "bce.keras").write_bytes(b"")
+    at = start(tmp_path, monkeypatch)
+    assert not at.exception
+    assert any("cce.keras" in e.value and "could not be loaded" in e.value for e in at.error)
+    assert any(i.value.startswith("No model could be loaded") for i in at.info)
+    assert any("python -m core.evaluate" in i.value for i in at.info)
+
+
+def png_bytes(mode="RGB", size=(80, 60)):
+    buffer = io.BytesIO()
+    Image.new(mode, size, 120).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "message"),
+    [
+        ("empty.png", b"", "empty"),
+        ("fake.png", b"just some text", "not an image"),
+        ("cut.png", png_bytes()[:60], "damaged or truncated"),
+    ],
+)
+def test_bad_uploads_show_a_message(fixture_models, monkeypatch, name, payload, message):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Upload one image").run()
+    at.file_uploader(key="upload_whole").set_value((name, payload, "image/png")).run()
+    assert not at.exception
+    assert any(message in e.value and name in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "I;16", "P"])
+def test_good_uploads_are_predicted_and_flagged(fixture_models, monkeypatch, mode):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Upload one image").run()
+    at.file_uploader(key="upload_whole").set_value(("mine.png", png_bytes(mode), "image/png"))
+    at.run()
+    assert not at.exception and not at.error
+    assert any("outside the training distribution" in w.value for w in at.warning)
+    assert len(markdown_starting(at, "**Predicted:**")) == 2
+
+
+def test_four_tile_upload(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Upload four tiles").run()
+    assert any("each of the four quadrants" in i.value for i in at.info)
+    for quadrant in range(4):
+        at.file_uploader(key=f"upload_tile_{quadrant}").set_value(
+            (f"t{quadrant}.png", png_bytes(size=(32, 32)), "image/png")
+        )
+    at.run()
+    assert not at.exception and not at.error
+    assert len(markdown_starting(at, "**Predicted:**")) == 2
+
+
+def test_why_cce_fails_panel_keeps_the_loss_while_decisions_change(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    cce_loss = next(m for m in at.metric if m.label == "CCE loss").value
+    bce_loss = next(m for m in at.metric if m.label == "BCE loss").value
+    at.slider(key="cce_scale").set_value(0.2).run()
+    assert next(m for m in at.metric if m.label == "CCE loss").value == cce_loss
+    assert next(m for m in at.metric if m.label == "BCE loss").value != bce_loss
+    assert float(cce_loss) >= 4 * np.log(4) - 1e-3
+
+
+@pytest.mark.skipif(not (COMMITTED / "bce.keras").exists(), reason="models not trained yet")
+def test_committed_models_serve_the_app(monkeypatch):
+    at = start(COMMITTED, monkeypatch)
+    assert not at.exception and not at.error
+    report = json.loads((COMMITTED / "evaluation.json").read_text())
+    assert report["test_composites"] == 10_000
+    assert report["models"]["bce"]["exact_match"] > 0.4919
+    assert len(markdown_starting(at, "**Predicted:**")) == 2

@@ -1,0 +1,75 @@
+import keras
+import numpy as np
+import pytest
+
+from core.cam import class_activation_maps, normalize_map, overlay, upsample
+from core.inference import Predictor
+from core.model import build_model
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    keras.utils.set_random_seed(0)
+    return Predictor({"bce": build_model(), "cce": build_model()})
+
+
+def test_cam_by_hand():
+    features = np.zeros((1, 2, 2, 3), np.float32)
+    features[0, 0, 0] = [1, 2, 0]
+    features[0, 1, 1] = [0, 0, 4]
+    kernel = np.array([[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]])
+    maps = class_activation_maps(features, kernel)
+    np.testing.assert_allclose(maps[0, :, :, 0], [[3, 0], [0, 2]])
+    np.testing.assert_allclose(maps[0, :, :, 1], [[2, 0], [0, -4]])
+    with pytest.raises(ValueError, match="channels"):
+        class_activation_maps(features, kernel[:2])
+
+
+def test_map_mean_plus_bias_is_the_logit(predictor):
+    composite = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    results = predictor.predict(composite)
+    assert len(results) == 2
+    for name in ("bce", "cce"):
+        prediction = results[0][name]
+        assert prediction.maps.shape == (8, 8, 10)
+        bias = np.zeros(10)  # a freshly built Dense layer has zero bias
+        np.testing.assert_allclose(
+            prediction.maps.mean(axis=(0, 1)) + bias, prediction.logits, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            prediction.probabilities, 1 / (1 + np.exp(-prediction.logits)), rtol=1e-6
+        )
+
+
+def test_predictor_matches_the_models_and_counts_calls():
+    keras.utils.set_random_seed(1)
+    first, second = build_model(), build_model()
+    predictor = Predictor({"a": first, "b": second})
+    assert predictor.calls == 0
+    x = np.random.default_rng(1).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    results = predictor.predict(x)
+    assert predictor.calls == 1
+    np.testing.assert_allclose(
+        np.stack([r["a"].probabilities for r in results]),
+        np.asarray(first(x, training=False)),
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        np.stack([r["b"].probabilities for r in results]),
+        np.asarray(second(x, training=False)),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="64, 64, 3"):
+        predictor.predict(np.zeros((1, 32, 32, 3)))
+
+
+def test_normalize_upsample_overlay():
+    activation = np.array([[-1.0, 2.0], [1.0, 0.0]])
+    np.testing.assert_allclose(normalize_map(activation), [[0, 1], [0.5, 0]])
+    assert normalize_map(-np.ones((2, 2))).max() == 0
+    big = upsample(activation, 4)
+    assert big.shape == (4, 4) and big[0, 2] == 2.0 and big[3, 3] == 0.0
+    image = np.full((4, 4, 3), 100, np.uint8)
+    blended = overlay(image, activation)
+    assert blended.shape == (4, 4, 3) and blended.dtype == np.uint8
+    assert blended[0, 2, 0] > blended[0, 0, 0]  # the hot cell is redder
