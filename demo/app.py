@@ -460,27 +460,9 @@ def show_training_curves(histories: dict[str, dict]) -> None:
     if not histories:
         st.info("No training history found next to the models.")
         return
-    rows = []
-    for name, history in histories.items():
-        for key, values in history.items():
-            base = key.removeprefix("val_")
-            if base not in ("loss", "total_acc", "binary_acc"):
-                continue
-            split = "validation" if key.startswith("val_") else "train"
-            for epoch, value in zip(history["epoch"], values, strict=True):
-                rows.append(
-                    {
-                        "model": MODEL_LABELS.get(name, name),
-                        "split": split,
-                        "metric": base,
-                        "epoch": epoch,
-                        "value": value,
-                    }
-                )
-    frame = pd.DataFrame(rows)
+    frame = charts.curves_frame(histories, MODEL_LABELS)
     columns = st.columns(3)
-    titles = {"loss": "loss", "total_acc": "exact match", "binary_acc": "per-label accuracy"}
-    for column, (metric, title) in zip(columns, titles.items(), strict=True):
+    for column, (metric, title) in zip(columns, charts.CURVE_TITLES.items(), strict=True):
         with column:
             st.markdown(f"**{title}**")
             floor = CCE_FLOOR if metric == "loss" and "cce" in histories else None
@@ -579,30 +561,27 @@ def main() -> None:
         composite, classes = upload_whole_controls(), None
     else:
         composite, classes = upload_tiles_controls(), None
-    if composite is not None:
-        left, _ = st.columns([2, 3])
-        with left:
-            show_composite(composite, classes)
+    if composite is None and source == SOURCES[1]:
+        st.info("Choose an image to upload above.")
+    elif predictor is None:
+        show_composite(composite, classes)
+        st.info("No model could be loaded, so there is nothing to predict (see above).")
 
-    st.header("2 · What the models say")
     predictions = {}
     if composite is not None and predictor is not None:
+        st.header("2 · What the models say")
         predictions = predict_composite(predictor, model_files_signature(folder), composite)
         st.session_state.model_calls = predictor.calls
         shown = [n for n in predictor.names if view in ("both", n)]
-        if not shown:
-            st.info(f"The {view.upper()} model is not available.")
-        else:
+        left, *columns = st.columns([2, 3, 3] if len(shown) == 2 else [2, 4])
+        with left:
+            show_composite(composite, classes)
             cam_class = cam_class_control(truth, predictions)
-            for column, name in zip(st.columns(len(shown)), shown, strict=True):
-                with column:
-                    show_model(
-                        name, predictions[name], truth, threshold, top_k, cam_class, composite
-                    )
-    elif predictor is None:
-        st.info("No model could be loaded, so there is nothing to predict (see above).")
-    else:
-        st.info("Choose an image above.")
+        if not shown:
+            columns[0].info(f"The {view.upper()} model is not available.")
+        for column, name in zip(columns, shown, strict=False):
+            with column:
+                show_model(name, predictions[name], truth, threshold, top_k, cam_class, composite)
 
     st.header("3 · The test set")
     report = load_json(str(Path(folder) / "evaluation.json"))

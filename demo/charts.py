@@ -16,14 +16,31 @@ OUTCOME_COLOURS = {
 MODEL_COLOURS = {"BCE": "#1565c0", "CCE": "#ad1457", "article recipe": "#6d4c41"}
 
 
-def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int = 300):
+def model_colour(frame: pd.DataFrame):
+    """A colour encoding that keeps each model's colour the same on every chart."""
+    models = list(dict.fromkeys(frame["model"]))
+    palette = ["#2e7d32", "#ef6c00", "#6a1b9a"]
+    colours = [MODEL_COLOURS.get(m) or palette[i % len(palette)] for i, m in enumerate(models)]
+    return alt.Color(
+        "model:N",
+        scale=alt.Scale(domain=models, range=colours),
+        legend=alt.Legend(orient="bottom", title=None),
+    )
+
+
+def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int = 360):
     """Horizontal bars of `probability` per `class`, coloured by `outcome`, rule at threshold."""
     domain = [o for o in OUTCOME_COLOURS if o in set(frame["outcome"])]
     bars = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("class:N", sort=None, title=None, axis=alt.Axis(labelFontSize=14)),
+            y=alt.Y(
+                "class:N",
+                sort=None,
+                title=None,
+                axis=alt.Axis(labelFontSize=14, labelOverlap=False),
+            ),
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="sigmoid output"),
             color=alt.Color(
                 "outcome:N",
@@ -55,7 +72,7 @@ def sweep_chart(frame: pd.DataFrame, threshold: float, metric: str = "exact matc
         .encode(
             x=alt.X("threshold:Q", title="decision threshold"),
             y=alt.Y("value:Q", title=metric, axis=alt.Axis(format="%")),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=model_colour(frame),
             tooltip=["model", "threshold", alt.Tooltip("value:Q", format=".2%")],
         )
     )
@@ -76,11 +93,36 @@ def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
             x=alt.X("class:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40)),
             xOffset="model:N",
             y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=model_colour(frame),
             tooltip=["model", "class", alt.Tooltip(f"{value}:Q", format=".3f")],
         )
         .properties(height=280)
     )
+
+
+CURVE_TITLES = {"loss": "loss", "total_acc": "exact match", "binary_acc": "per-label accuracy"}
+
+
+def curves_frame(histories: dict[str, dict], labels: dict[str, str]) -> pd.DataFrame:
+    """Long table (model, split, metric, epoch, value) from `{name: history JSON}`."""
+    rows = []
+    for name, history in histories.items():
+        for key, values in history.items():
+            metric = key.removeprefix("val_")
+            if metric not in CURVE_TITLES:
+                continue
+            split = "validation" if key.startswith("val_") else "train"
+            for epoch, value in zip(history["epoch"], values, strict=True):
+                rows.append(
+                    {
+                        "model": labels.get(name, name),
+                        "split": split,
+                        "metric": metric,
+                        "epoch": epoch,
+                        "value": value,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["model", "split", "metric", "epoch", "value"])
 
 
 def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
@@ -89,9 +131,9 @@ def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=model_colour(frame),
             strokeDash=alt.StrokeDash("split:N", legend=alt.Legend(orient="bottom", title=None)),
             tooltip=["model", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )

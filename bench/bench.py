@@ -1,0 +1,171 @@
+"""Benchmarks (not tests): prints one table, every ratio measured side by side in this run.
+
+    python bench/bench.py [--models models] [--train-steps 6]
+
+1. Tiling: composites/s of the vectorized `make_composites` vs a per-composite Python loop
+   written the way the article builds its data set.
+2. Training: images/s of `fit` steps in float32 vs mixed_bfloat16.
+3. Inference for one composite: eager `model(x)` per model vs the app's `Predictor`
+   (both models in one compiled call, with activation maps).
+4. The app's server-side work per interaction (compose + both predictions + maps + overlays)
+   and its cold start (load both models and trace the combined call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from core import data  # noqa: E402
+
+ROWS: list[tuple[str, str, str]] = []
+
+
+def row(name: str, value: str, note: str = "") -> None:
+    ROWS.append((name, value, note))
+    print(f"  {name}: {value} {note}", flush=True)
+
+
+def best_of(function, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def article_style_composites(images, labels, n, seed):
+    """One composite at a time: pick 4 distinct classes, one random image each, paste."""
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(labels == c) for c in range(10)]
+    x = np.zeros((n, 64, 64, 3), np.uint8)
+    y = np.zeros((n, 10), np.float32)
+    for i in range(n):
+        classes = rng.choice(10, 4, replace=False)
+        for quadrant, label in enumerate(classes):
+            image = images[rng.choice(by_class[label])]
+            top, left = 32 * (quadrant // 2), 32 * (quadrant % 2)
+            x[i, top : top + 32, left : left + 32] = image
+            y[i, label] = 1.0
+    return x, y
+
+
+def bench_tiling(images, labels, n=10_000):
+    print("Tiling", flush=True)
+    vectorized = best_of(lambda: data.make_composites(images, labels, n, seed=0), 3)
+    looped = best_of(lambda: article_style_composites(images, labels, n, 0), 1)
+    row("tiler, vectorized", f"{n / vectorized:,.0f} composites/s")
+    row("tiler, per-composite loop", f"{n / looped:,.0f} composites/s")
+    row("tiler speed-up", f"{looped / vectorized:.1f}x")
+
+
+def bench_training(images, labels, steps, batch_size=128):
+    import keras
+
+    from core.losses import binary_loss
+    from core.model import build_model
+
+    print("Training", flush=True)
+    x, y, _ = data.make_composites(images, labels, batch_size * (steps + 2), seed=1)
+    rates = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.mixed_precision.set_global_policy(policy)
+        model = build_model()
+        model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss=binary_loss)
+        model.fit(x[: 2 * batch_size], y[: 2 * batch_size], batch_size=batch_size, verbose=0)
+        started = time.perf_counter()
+        model.fit(x[2 * batch_size :], y[2 * batch_size :], batch_size=batch_size, verbose=0)
+        rates[policy] = steps * batch_size / (time.perf_counter() - started)
+        row(f"train {policy}", f"{rates[policy]:.0f} img/s", f"(batch {batch_size})")
+    keras.mixed_precision.set_global_policy("float32")
+    row("train bf16 / fp32", f"{rates['mixed_bfloat16'] / rates['float32']:.2f}x")
+
+
+def load_models(folder: Path):
+
+    from core.inference import load_trained_model
+    from core.model import build_model
+
+    models = {}
+    for name in ("bce", "cce"):
+        path = folder / f"{name}.keras"
+        models[name] = load_trained_model(path) if path.exists() else build_model()
+    if not (folder / "bce.keras").exists():
+        print("  (no trained models found: using untrained ones, same architecture)")
+    return models
+
+
+def bench_inference(images, labels, folder: Path):
+    from core.cam import overlay
+    from core.images import enlarge
+    from core.inference import Predictor
+
+    print("Inference", flush=True)
+    started = time.perf_counter()
+    models = load_models(folder)
+    predictor = Predictor(models)
+    cold = time.perf_counter() - started
+    x, _, _ = data.make_composites(images, labels, 64, seed=2)
+
+    def eager_both():
+        for model in models.values():
+            np.asarray(model(x[:1], training=False))
+
+    def predictor_one():
+        predictor.predict(x[:1])
+
+    for function in (eager_both, predictor_one):
+        function()
+    eager = statistics.median(best_of(eager_both, 1) for _ in range(20))
+    compiled = statistics.median(best_of(predictor_one, 1) for _ in range(20))
+    row("one composite, eager model(x) x2", f"{eager * 1000:.1f} ms")
+    row("one composite, Predictor (both + maps)", f"{compiled * 1000:.1f} ms")
+    row("Predictor speed-up", f"{eager / compiled:.1f}x")
+
+    counter = iter(range(10**9))
+
+    def interaction():
+        index = next(counter) % 60
+        composite = data.compose(np.stack([images[index + q] for q in range(4)]))
+        results = predictor.predict(composite)[0]
+        for prediction in results.values():
+            overlay(enlarge(composite, 4), prediction.maps[..., 3])
+
+    interaction()
+    per_interaction = statistics.median(best_of(interaction, 1) for _ in range(20))
+    row("app interaction (server side)", f"{per_interaction * 1000:.1f} ms", "(median of 20)")
+    row("app cold start (load + trace)", f"{cold:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=None, help="CIFAR-10 source (default: small random)")
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--train-steps", type=int, default=6)
+    args = parser.parse_args()
+    if args.data:
+        (images, labels), _ = data.load_cifar10(args.data)
+    else:
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (5_000, 32, 32, 3), dtype=np.uint8)
+        labels = np.repeat(np.arange(10), 500)
+    bench_tiling(images, labels)
+    bench_inference(images, labels, Path(args.models))
+    bench_training(images, labels, args.train_steps)
+    width = max(len(name) for name, _, _ in ROWS)
+    print(f"\n{'benchmark':<{width}} | {'result':>22} | note")
+    print(f"{'-' * width}-|-{'-' * 22}-|-----")
+    for name, value, note in ROWS:
+        print(f"{name:<{width}} | {value:>22} | {note}")
+
+
+if __name__ == "__main__":
+    main()
