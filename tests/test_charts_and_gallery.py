@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.gallery import build_gallery, load_gallery
+from demo import charts
+
+
+def test_curves_frame_reshapes_history():
+    history = {"epoch": [1, 2], "loss": [3.0, 2.0], "val_loss": [3.5, 2.5], "seconds": [9, 9]}
+    frame = charts.curves_frame({"bce": history}, {"bce": "BCE"})
+    assert len(frame) == 4  # seconds is not a curve
+    validation = frame[frame.split == "validation"]
+    assert validation.value.tolist() == [3.5, 2.5]
+    assert set(frame.model) == {"BCE"}
+
+
+def test_probability_chart_draws_the_threshold_rule():
+    frame = pd.DataFrame(
+        {"class": ["a", "b"], "probability": [0.2, 0.9], "outcome": ["true negative"] * 2}
+    )
+    spec = charts.probability_chart(frame, 0.42).to_dict()
+    assert any(layer["mark"]["type"] == "rule" for layer in spec["layer"])
+    assert "0.42" in str(spec)
+    assert all(
+        layer["mark"]["type"] != "rule"
+        for layer in charts.probability_chart(frame, None).to_dict()["layer"]
+    )
+
+
+def test_model_colours_are_stable():
+    frame = pd.DataFrame({"model": ["CCE", "BCE"]})
+    scale = charts.model_colour(frame).to_dict()["scale"]
+    assert scale["range"] == [charts.MODEL_COLOURS["CCE"], charts.MODEL_COLOURS["BCE"]]
+
+
+def test_gallery_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(10), 20)
+    chosen, chosen_labels, indices = build_gallery(images, labels, per_class=5)
+    np.testing.assert_array_equal(chosen, images[indices])
+    assert np.bincount(chosen_labels).tolist() == [5] * 10
+    np.savez_compressed(tmp_path / "g.npz", images=chosen, labels=chosen_labels)
+    gallery = load_gallery(tmp_path / "g.npz")
+    assert all(group.shape == (5, 32, 32, 3) for group in gallery.values())
+    with pytest.raises(ValueError, match="Only 20 images"):
+        build_gallery(images, labels, per_class=21)
+    np.savez_compressed(
+        tmp_path / "bad.npz",
+        images=chosen[chosen_labels != 3],
+        labels=chosen_labels[chosen_labels != 3],
+    )
+    with pytest.raises(ValueError, match="no cat images"):
+        load_gallery(tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match="Cannot read"):
+        load_gallery(tmp_path / "missing.npz")
+
+
+def test_shipped_gallery_has_test_images_of_every_class():
+    gallery = load_gallery()
+    assert all(len(group) == 30 for group in gallery.values())
