@@ -40,6 +40,8 @@ class TrainConfig:
     learning_rate: float = 3e-3  # peak learning rate ("article": 0.01, constant)
     weight_decay: float = 0.05  # decoupled AdamW weight decay (fast recipe only)
     warmup_fraction: float = 0.2  # share of the steps spent ramping up the learning rate
+    restart_peak_fraction: float = 0.3  # peak of a warm restart (more --epochs after a finished
+    # run), as a fraction of `learning_rate`
     augment: bool = True  # per-tile flip and 2-pixel shift (fast recipe only)
     validation_images: int = 2_000  # CIFAR train images held out (balanced) for validation
     validation_composites: int = 2_000  # composites drawn from the held-out images
@@ -215,6 +217,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
             )
         model = keras.saving.load_model(checkpoint_path)
         print(f"Resuming {config.name} after epoch {state['epochs_done']}.", flush=True)
+        if config.epochs > saved.epochs and config.recipe == FAST:
+            extend_schedule(model, config, state["epochs_done"], saved.epochs, steps_per_epoch)
     else:
         model = compile_model(build_model(), config, make_optimizer(config, total_steps))
 
@@ -312,6 +316,24 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
     }
     _write_json(out / f"{config.name}.run.json", run)
     return run
+
+
+def extend_schedule(model, config, epochs_done, planned_epochs, steps_per_epoch) -> None:
+    """Continue a finished one-cycle run: a warm restart over the added epochs."""
+    from core.schedules import OneCycle
+
+    if epochs_done < planned_epochs:
+        raise ValueError(
+            f"The run planned {planned_epochs} epochs and finished {epochs_done}: resume it with "
+            f"--epochs {planned_epochs} first, then add epochs."
+        )
+    model.optimizer.learning_rate = OneCycle(
+        config.learning_rate * config.restart_peak_fraction,
+        steps_per_epoch * (config.epochs - epochs_done),
+        config.warmup_fraction,
+        start_step=int(model.optimizer.iterations),
+    )
+    print(f"Warm restart over epochs {epochs_done + 1}-{config.epochs}.", flush=True)
 
 
 def history_payload(history: list[dict]) -> dict:

@@ -69,6 +69,8 @@ def test_one_cycle_schedule_shape_and_config():
     schedule = OneCycle(1.0, total_steps=100, warmup_fraction=0.2)
     values = [float(schedule(step)) for step in (0, 10, 20, 60, 100, 150)]
     np.testing.assert_allclose(values, [0.0, 0.5, 1.0, 0.5, 0.0, 0.0], atol=1e-6)
+    restart = OneCycle(1.0, total_steps=10, warmup_fraction=0.5, start_step=100)
+    np.testing.assert_allclose([float(restart(s)) for s in (50, 100, 105, 110)], [0, 0, 1, 0])
     assert OneCycle.from_config(schedule.get_config()).get_config() == schedule.get_config()
 
 
@@ -113,6 +115,11 @@ def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
     train.main([*options[:2], "--epochs", "2", *options[4:], "--resume"])
     history = json.loads((tmp_path / "cce.history.json").read_text())
     assert history["epoch"] == [1, 2]
+    # Adding epochs to a finished one-cycle run restarts the schedule where it stopped.
+    checkpoint = keras.saving.load_model(tmp_path / "checkpoints" / "cce" / "last.keras")
+    schedule = checkpoint.optimizer._learning_rate
+    assert schedule.start_step == 2 and schedule.total_steps == 2  # 16 composites / batch 8
+    assert int(checkpoint.optimizer.iterations) == 4
     run = json.loads((tmp_path / "cce.run.json").read_text())
     assert run["epochs_done"] == 2 and run["config"]["loss"] == "cce"
     assert run["versions"]["keras"] == keras.__version__
