@@ -414,7 +414,7 @@ def show_test_results(report: dict | None, threshold: float) -> None:
             "per-label accuracy": base["all_negative_per_label"],
         }
     )
-    table = pd.DataFrame(rows).set_index("")
+    table = pd.DataFrame(rows).set_index("").astype(float)
     st.dataframe(
         table.style.format(
             "{:.2%}", subset=["exact match", "per-label accuracy"], na_rep="–"

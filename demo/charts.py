@@ -90,7 +90,9 @@ def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("class:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40)),
+            x=alt.X(
+                "class:N", sort=None, title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)
+            ),
             xOffset="model:N",
             y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[0, 1])),
             color=model_colour(frame),

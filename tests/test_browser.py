@@ -95,6 +95,12 @@ def wait_idle(page):
     page.wait_for_selector(IDLE, timeout=120_000)
 
 
+def wait_for_query(page, fragment: str) -> None:
+    """Wait until the app has written `fragment` into the address (fails after 90 s)."""
+    page.wait_for_function(f"() => window.location.search.includes({fragment!r})", timeout=90_000)
+    assert fragment in page.url
+
+
 def test_compose_threshold_and_charts_in_a_real_browser(server):
     from playwright.sync_api import sync_playwright
 
@@ -124,16 +130,16 @@ def test_compose_threshold_and_charts_in_a_real_browser(server):
         # Pick another class for the top-left quadrant.
         page.locator('[data-testid="stSelectbox"]').first.click()
         page.get_by_role("option", name="ship").click()
+        wait_for_query(page, "c0=ship")
         wait_idle(page)
-        assert "c0=ship" in page.url
 
         # Move the threshold slider with the keyboard.
         slider = page.get_by_role("slider").first
         slider.focus()
         for _ in range(10):
             slider.press("ArrowRight")
+        wait_for_query(page, "t=0.60")
         wait_idle(page)
-        assert "t=0.60" in page.url
         canvases = page.locator(
             '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
         )
