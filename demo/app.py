@@ -415,12 +415,13 @@ def show_test_results(report: dict | None, threshold: float) -> None:
         }
     )
     table = pd.DataFrame(rows).set_index("").astype(float)
-    st.dataframe(
-        table.style.format(
-            "{:.2%}", subset=["exact match", "per-label accuracy"], na_rep="–"
-        ).format("{:.3f}", subset=["micro F1", "macro F1", "mAP"], na_rep="–"),
-        width="stretch",
+    percent = ["exact match", "per-label accuracy"]
+    shown = table.apply(
+        lambda column: column.map(
+            lambda v: "–" if pd.isna(v) else (f"{v:.2%}" if column.name in percent else f"{v:.3f}")
+        )
     )
+    st.table(shown)
     st.caption(
         f"{report['test_composites']:,} seeded test composites from the CIFAR-10 test split "
         f"({report['data']['source']}), threshold 0.5. Exact match: all 10 decisions right. "

@@ -70,6 +70,10 @@ def test_app_runs_and_shows_both_models(fixture_models, monkeypatch):
         "**True label set:** `airplane`, `cat`, `dog`, `ship`"
     ]
     assert at.query_params["c0"] == ["airplane"] or at.query_params["c0"] == "airplane"
+    table = at.table[0].value
+    assert table.loc["BCE (article)", "exact match"] == "49.19%"
+    assert table.loc["BCE (article)", "mAP"] == "–"
+    assert table.loc["chance / all-negative", "per-label accuracy"] == "60.00%"
 
 
 def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
