@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.data import CLASS_NAMES
+
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 COMMITTED = Path(__file__).resolve().parents[1] / "models"
 TIMEOUT = 180
@@ -95,21 +97,7 @@ def test_threshold_moves_decisions_without_a_model_call(fixture_models, monkeypa
     at = start(fixture_models, monkeypatch)
     calls = at.session_state["model_calls"]
     at.slider(key="threshold").set_value(0.0).run()
-    everything = "**Predicted:** " + ", ".join(
-        f"`{n}`"
-        for n in [
-            "airplane",
-            "automobile",
-            "bird",
-            "cat",
-            "deer",
-            "dog",
-            "frog",
-            "horse",
-            "ship",
-            "truck",
-        ]
-    )
+    everything = "**Predicted:** " + ", ".join(f"`{name}`" for name in CLASS_NAMES)
     assert markdown_starting(at, "**Predicted:**") == [everything, everything]
     at.slider(key="threshold").set_value(1.0).run()
     assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2
