@@ -549,7 +549,8 @@ def main() -> None:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
 
     source, threshold, top_k, view = sidebar_controls()
-    predictor, model_errors = load_predictor(folder, model_files_signature(folder))
+    signature = model_files_signature(folder)
+    predictor, model_errors = load_predictor(folder, signature)
     for message in model_errors.values():
         st.error(message)
 
@@ -571,7 +572,7 @@ def main() -> None:
     predictions = {}
     if composite is not None and predictor is not None:
         st.header("2 · What the models say")
-        predictions = predict_composite(predictor, model_files_signature(folder), composite)
+        predictions = predict_composite(predictor, signature, composite)
         st.session_state.model_calls = predictor.calls
         shown = [n for n in predictor.names if view in ("both", n)]
         left, *columns = st.columns([2, 3, 3] if len(shown) == 2 else [2, 4])

@@ -16,6 +16,15 @@ OUTCOME_COLOURS = {
 MODEL_COLOURS = {"BCE": "#1565c0", "CCE": "#ad1457", "article recipe": "#6d4c41"}
 
 
+def vertical_rule(field: str, value: float, size: float = 1):
+    """A dashed black vertical line at `value` on the quantitative x axis named `field`."""
+    return (
+        alt.Chart(pd.DataFrame({field: [value]}))
+        .mark_rule(color="black", strokeDash=[6, 3], size=size)
+        .encode(x=f"{field}:Q")
+    )
+
+
 def model_colour(frame: pd.DataFrame):
     """A colour encoding that keeps each model's colour the same on every chart."""
     models = list(dict.fromkeys(frame["model"]))
@@ -55,12 +64,7 @@ def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int 
     )
     layers = [bars, text]
     if threshold is not None:
-        rule = (
-            alt.Chart(pd.DataFrame({"threshold": [threshold]}))
-            .mark_rule(color="black", strokeDash=[6, 3], size=2)
-            .encode(x="threshold:Q")
-        )
-        layers.append(rule)
+        layers.append(vertical_rule("threshold", threshold, size=2))
     return alt.layer(*layers).properties(height=height)
 
 
@@ -76,12 +80,7 @@ def sweep_chart(frame: pd.DataFrame, threshold: float, metric: str = "exact matc
             tooltip=["model", "threshold", alt.Tooltip("value:Q", format=".2%")],
         )
     )
-    rule = (
-        alt.Chart(pd.DataFrame({"threshold": [threshold]}))
-        .mark_rule(color="black", strokeDash=[6, 3])
-        .encode(x="threshold:Q")
-    )
-    return (lines + rule).properties(height=280)
+    return (lines + vertical_rule("threshold", threshold)).properties(height=280)
 
 
 def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
@@ -162,9 +161,4 @@ def loss_versus_scale_chart(frame: pd.DataFrame, scale: float):
             tooltip=["loss kind", "scale", alt.Tooltip("loss:Q", format=".3f")],
         )
     )
-    rule = (
-        alt.Chart(pd.DataFrame({"scale": [scale]}))
-        .mark_rule(color="black", strokeDash=[6, 3])
-        .encode(x="scale:Q")
-    )
-    return (lines + rule).properties(height=240)
+    return (lines + vertical_rule("scale", scale)).properties(height=240)
