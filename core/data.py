@@ -441,9 +441,12 @@ def fresh_composites(
     seed: int,
     *,
     augment: bool = True,
+    max_shift: int = 2,
     first_epoch: int = 0,
 ):
     """A `keras.utils.PyDataset` drawing new composites every epoch from one (training) split.
+
+    With `augment`, every tile is flipped at random and shifted by up to `max_shift` pixels.
 
     Batch `b` of epoch `e` comes from `numpy.random.default_rng([seed, e, b])`, so a resumed run
     sees exactly the batches an uninterrupted run would have seen.
@@ -463,7 +466,7 @@ def fresh_composites(
             classes = sample_quadrant_classes(size, rng, 4)
             tiles = images[sample_image_indices(labels, classes, rng)]
             if augment:
-                tiles = augment_tiles(tiles.reshape(-1, TILE_SIZE, TILE_SIZE, 3), rng)
+                tiles = augment_tiles(tiles.reshape(-1, TILE_SIZE, TILE_SIZE, 3), rng, max_shift)
                 tiles = tiles.reshape(size, 4, TILE_SIZE, TILE_SIZE, 3)
             return tile_grid(tiles), multi_hot(classes)
 

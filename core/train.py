@@ -42,7 +42,8 @@ class TrainConfig:
     warmup_fraction: float = 0.2  # share of the steps spent ramping up the learning rate
     restart_peak_fraction: float = 0.3  # peak of a warm restart (more --epochs after a finished
     # run), as a fraction of `learning_rate`
-    augment: bool = True  # per-tile flip and 2-pixel shift (fast recipe only)
+    augment: bool = True  # per-tile flip and shift (fast recipe only)
+    max_shift: int = 2  # largest per-tile shift in pixels (4 is CIFAR's usual pad-and-crop)
     validation_images: int = 2_000  # CIFAR train images held out (balanced) for validation
     validation_composites: int = 2_000  # composites drawn from the held-out images
     seed: int = 0  # seeds weights, composites, the hold-out and the augmentation
@@ -59,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"recipe must be '{FAST}' or '{ARTICLE}', got {self.recipe!r}.")
         if self.precision not in ("auto", "bfloat16", "float32"):
             raise ValueError(f"precision must be auto, bfloat16 or float32: {self.precision!r}.")
+        if self.max_shift < 0 or self.max_shift >= data_module.TILE_SIZE // 2:
+            raise ValueError(f"max_shift must be 0..15 pixels, got {self.max_shift}.")
         if self.epochs < 1 or self.batch_size < 1 or self.composites_per_epoch < 1:
             raise ValueError("epochs, batch_size and composites_per_epoch must be positive.")
         if self.name is None:
@@ -235,6 +238,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
             config.batch_size,
             seed=config.seed,
             augment=config.augment,
+            max_shift=config.max_shift,
             first_epoch=state["epochs_done"],
         )
 
@@ -374,6 +378,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, int]:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--composites-per-epoch", type=int)
     parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--max-shift", type=int, help="per-tile shift in pixels (default 2)")
     parser.add_argument("--validation-images", type=int)
     parser.add_argument("--validation-composites", type=int)
     parser.add_argument("--seed", type=int)

@@ -140,3 +140,16 @@ def test_hold_out_is_balanced_and_disjoint():
     assert len(validation) == 100 and len(training) == 400
     assert not set(training) & set(validation)
     assert np.bincount(labels[validation]).tolist() == [10] * 10
+
+
+def test_cli_options_reach_the_config_and_bad_shifts_are_refused():
+    from core.train import TrainConfig, parse_args
+
+    config, resume, _ = parse_args(["--max-shift", "4", "--weight-decay", "0.1", "--resume"])
+    assert (config.max_shift, config.weight_decay, resume) == (4, 0.1, True)
+    assert parse_args([])[0].max_shift == 2
+    with pytest.raises(ValueError, match="max_shift"):
+        TrainConfig(max_shift=16)
+    # A state file written before `max_shift` existed still describes the default recipe.
+    old = {k: v for k, v in TrainConfig().__dict__.items() if k != "max_shift"}
+    assert TrainConfig(**old) == TrainConfig()
