@@ -60,8 +60,9 @@ class TrainConfig:
             raise ValueError(f"recipe must be '{FAST}' or '{ARTICLE}', got {self.recipe!r}.")
         if self.precision not in ("auto", "bfloat16", "float32"):
             raise ValueError(f"precision must be auto, bfloat16 or float32: {self.precision!r}.")
-        if self.max_shift < 0 or self.max_shift >= data_module.TILE_SIZE // 2:
-            raise ValueError(f"max_shift must be 0..15 pixels, got {self.max_shift}.")
+        largest_shift = data_module.TILE_SIZE // 2 - 1
+        if not 0 <= self.max_shift <= largest_shift:
+            raise ValueError(f"max_shift must be 0..{largest_shift} pixels, got {self.max_shift}.")
         if self.epochs < 1 or self.batch_size < 1 or self.composites_per_epoch < 1:
             raise ValueError("epochs, batch_size and composites_per_epoch must be positive.")
         if self.name is None:
