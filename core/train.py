@@ -28,6 +28,8 @@ from core import data as data_module
 
 ARTICLE = "article"
 FAST = "fast"
+# Options a warm restart (more --epochs after a finished fast run) may change.
+RESTART_OPTIONS = ("weight_decay", "max_shift", "restart_peak_fraction")
 
 
 @dataclass
@@ -206,23 +208,30 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
     )
     total_steps = steps_per_epoch * config.epochs
 
-    state = {"epochs_done": 0, "train_seconds": 0.0, "history": []}
+    state = {"epochs_done": 0, "train_seconds": 0.0, "history": [], "restarts": []}
     if resume and checkpoint_path.exists() and state_path.exists():
         state = json.loads(state_path.read_text())
+        state.setdefault("restarts", [])
         saved = TrainConfig(**state["config"])
-        if dataclasses.asdict(saved) | {
-            "epochs": 0,
-            "time_budget_minutes": 0,
-        } != dataclasses.asdict(config) | {"epochs": 0, "time_budget_minutes": 0}:
+        restarting = config.epochs > saved.epochs and config.recipe == FAST
+        changeable = ("epochs", "time_budget_minutes")
+        if restarting:
+            changeable += RESTART_OPTIONS
+        if _without(saved, changeable) != _without(config, changeable):
             raise ValueError(
                 f"--resume found a checkpoint in {checkpoint_folder} made with a different "
                 "configuration; pass the same options (only --epochs and the time budget may "
-                "change) or a new --name."
+                "change, and when adding epochs to a finished run also "
+                "--max-shift, --weight-decay and --restart-peak-fraction) or a new --name."
             )
         model = keras.saving.load_model(checkpoint_path)
         print(f"Resuming {config.name} after epoch {state['epochs_done']}.", flush=True)
-        if config.epochs > saved.epochs and config.recipe == FAST:
+        if restarting:
             extend_schedule(model, config, state["epochs_done"], saved.epochs, steps_per_epoch)
+            state["restarts"].append(
+                {"after_epoch": state["epochs_done"], "epochs": config.epochs}
+                | {option: getattr(config, option) for option in RESTART_OPTIONS}
+            )
     else:
         model = compile_model(build_model(), config, make_optimizer(config, total_steps))
 
@@ -311,6 +320,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         "training_images": int(len(training_indices)),
         "validation_images": int(len(validation_indices)),
         "epochs_done": state["epochs_done"],
+        "warm_restarts": state["restarts"],
         "train_minutes": state["train_seconds"] / 60,
         "images_per_second": images_per_second,
         "device": device_description(),
@@ -323,8 +333,16 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
     return run
 
 
+def _without(config: TrainConfig, options: tuple[str, ...]) -> dict:
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in options}
+
+
 def extend_schedule(model, config, epochs_done, planned_epochs, steps_per_epoch) -> None:
-    """Continue a finished one-cycle run: a warm restart over the added epochs."""
+    """Continue a finished one-cycle run: a warm restart over the added epochs.
+
+    The restart may regularise more strongly than the first cycle: the weight decay and the
+    per-tile shift come from `config`, the rest of the recipe from the checkpoint.
+    """
     from core.schedules import OneCycle
 
     if epochs_done < planned_epochs:
@@ -338,7 +356,13 @@ def extend_schedule(model, config, epochs_done, planned_epochs, steps_per_epoch)
         config.warmup_fraction,
         start_step=int(model.optimizer.iterations),
     )
-    print(f"Warm restart over epochs {epochs_done + 1}-{config.epochs}.", flush=True)
+    model.optimizer.weight_decay = config.weight_decay
+    print(
+        f"Warm restart over epochs {epochs_done + 1}-{config.epochs} (peak "
+        f"{config.learning_rate * config.restart_peak_fraction:g}, weight decay "
+        f"{config.weight_decay:g}, max shift {config.max_shift}).",
+        flush=True,
+    )
 
 
 def history_payload(history: list[dict]) -> dict:
@@ -380,6 +404,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, int]:
     parser.add_argument("--composites-per-epoch", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--weight-decay", type=float)
+    parser.add_argument(
+        "--restart-peak-fraction", type=float, help="warm-restart peak / --learning-rate (0.3)"
+    )
     parser.add_argument("--max-shift", type=int, help="per-tile shift in pixels (default 2)")
     parser.add_argument("--validation-images", type=int)
     parser.add_argument("--validation-composites", type=int)

@@ -130,6 +130,25 @@ def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
         train.main(
             [*options[:2], "--epochs", "3", *options[4:], "--resume", "--learning-rate", "0.1"]
         )
+    # A warm restart may regularise more strongly; each restart is recorded in the run file.
+    stronger = ["--max-shift", "4", "--weight-decay", "0.2", "--restart-peak-fraction", "0.2"]
+    train.main([*options[:2], "--epochs", "3", *options[4:], "--resume", *stronger])
+    run = json.loads((tmp_path / "cce.run.json").read_text())
+    assert [r["after_epoch"] for r in run["warm_restarts"]] == [1, 2]
+    assert run["warm_restarts"][0]["max_shift"] == 2
+    assert run["warm_restarts"][1] == {
+        "after_epoch": 2,
+        "epochs": 3,
+        "weight_decay": 0.2,
+        "max_shift": 4,
+        "restart_peak_fraction": 0.2,
+    }
+    checkpoint = keras.saving.load_model(tmp_path / "checkpoints" / "cce" / "last.keras")
+    assert checkpoint.optimizer._learning_rate.peak == pytest.approx(0.2 * 3e-3)
+    assert checkpoint.optimizer.weight_decay == pytest.approx(0.2)
+    # Within a planned cycle the options are fixed.
+    with pytest.raises(ValueError, match="different configuration"):
+        train.main([*options[:2], "--epochs", "3", *options[4:], "--resume", "--max-shift", "3"])
 
 
 def test_hold_out_is_balanced_and_disjoint():
