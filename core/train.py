@@ -218,11 +218,12 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         if restarting:
             changeable += RESTART_OPTIONS
         if _without(saved, changeable) != _without(config, changeable):
+            restart_flags = ", ".join("--" + option.replace("_", "-") for option in RESTART_OPTIONS)
             raise ValueError(
                 f"--resume found a checkpoint in {checkpoint_folder} made with a different "
                 "configuration; pass the same options (only --epochs and the time budget may "
-                "change, and when adding epochs to a finished run also "
-                "--max-shift, --weight-decay and --restart-peak-fraction) or a new --name."
+                f"change, and when adding epochs to a finished run also {restart_flags}) "
+                "or a new --name."
             )
         model = keras.saving.load_model(checkpoint_path)
         print(f"Resuming {config.name} after epoch {state['epochs_done']}.", flush=True)
