@@ -149,6 +149,57 @@ def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
     return (lines + rule).properties(height=260)
 
 
+def minutes_frame(
+    histories: dict[str, dict], labels: dict[str, str], metric: str = "val_total_acc"
+) -> pd.DataFrame:
+    """Long table (model, minutes, value): `metric` after each epoch against the training
+    minutes spent so far (`minutes_elapsed` in the history), starting from (0, 0)."""
+    rows = []
+    for name, history in histories.items():
+        if metric not in history or "minutes_elapsed" not in history:
+            raise ValueError(f"History of {name!r} lacks {metric!r} or 'minutes_elapsed'.")
+        model = labels.get(name, name)
+        rows.append({"model": model, "minutes": 0.0, "value": 0.0})
+        for minutes, value in zip(history["minutes_elapsed"], history[metric], strict=True):
+            rows.append({"model": model, "minutes": minutes, "value": value})
+    return pd.DataFrame(rows, columns=["model", "minutes", "value"])
+
+
+def minutes_chart(
+    frame: pd.DataFrame, title: str, reference: float, reference_label: str, budget: float
+):
+    """`value` against training minutes per model, with a horizontal rule at `reference` and
+    a vertical one at `budget` minutes."""
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("minutes:Q", title="training minutes (2-core CPU)"),
+            y=alt.Y("value:Q", title=title, axis=alt.Axis(format="%")),
+            color=model_colour(frame),
+            tooltip=[
+                "model",
+                alt.Tooltip("minutes:Q", format=".1f"),
+                alt.Tooltip("value:Q", format=".2%"),
+            ],
+        )
+    )
+    marks = pd.DataFrame({"value": [reference], "label": [reference_label]})
+    level = alt.Chart(marks).mark_rule(color="black", strokeDash=[2, 2]).encode(y="value:Q")
+    level_text = (
+        alt.Chart(marks)
+        .mark_text(align="left", dx=4, dy=-7, fontSize=11)
+        .encode(y="value:Q", x=alt.value(0), text="label:N")
+    )
+    budget_rule = vertical_rule("minutes", budget)
+    budget_text = (
+        alt.Chart(pd.DataFrame({"minutes": [budget], "label": [f"{budget:g} min"]}))
+        .mark_text(align="left", dx=4, y=8, fontSize=11)
+        .encode(x="minutes:Q", text="label:N")
+    )
+    return (lines + level + level_text + budget_rule + budget_text).properties(height=300)
+
+
 def loss_versus_scale_chart(frame: pd.DataFrame, scale: float):
     """Loss of each kind against the factor the outputs are multiplied by."""
     lines = (

@@ -15,6 +15,17 @@ def test_curves_frame_reshapes_history():
     assert set(frame.model) == {"BCE"}
 
 
+def test_minutes_frame_starts_at_zero_and_follows_the_clock():
+    history = {"epoch": [1, 2], "minutes_elapsed": [9.5, 19.0], "val_total_acc": [0.1, 0.3]}
+    frame = charts.minutes_frame({"bce": history}, {"bce": "BCE"})
+    assert frame.minutes.tolist() == [0.0, 9.5, 19.0]
+    assert frame.value.tolist() == [0.0, 0.1, 0.3]
+    spec = str(charts.minutes_chart(frame, "exact match", 0.4919, "article", 45).to_dict())
+    assert "0.4919" in spec and "45 min" in spec
+    with pytest.raises(ValueError, match="minutes_elapsed"):
+        charts.minutes_frame({"bce": {"val_total_acc": [0.1]}}, {})
+
+
 def test_probability_chart_draws_the_threshold_rule():
     frame = pd.DataFrame(
         {"class": ["a", "b"], "probability": [0.2, 0.9], "outcome": ["true negative"] * 2}
