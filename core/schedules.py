@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import keras
 from keras import ops
@@ -39,3 +40,55 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_fraction": self.warmup_fraction,
             "start_step": self.start_step,
         }
+
+
+def one_cycle_factor(progress: float, warmup_fraction: float = 0.2) -> float:
+    """`OneCycle`'s shape as a function of the share of the cycle done, p in [0, 1].
+
+    factor(p) = p / w                                   for p < w = warmup_fraction
+    factor(p) = (1 + cos(pi * (p - w) / (1 - w))) / 2   afterwards (0 from p = 1 on).
+    """
+    progress = min(max(float(progress), 0.0), 1.0)
+    if progress < warmup_fraction:
+        return progress / warmup_fraction
+    falling = (progress - warmup_fraction) / max(1e-12, 1.0 - warmup_fraction)
+    return 0.5 * (1.0 + math.cos(math.pi * falling))
+
+
+class ClockCycle(keras.callbacks.Callback):
+    """A one-cycle learning rate over a wall-clock budget instead of a step count.
+
+    Before every batch the optimizer's learning rate becomes
+    peak * one_cycle_factor((seconds_before + seconds into this `fit`) / (60 * minutes)),
+    and `fit` stops after the first batch that ends with the budget spent. The same recipe thus
+    anneals fully on a slow CPU and a fast GPU alike; `steps` counts the batches of the last `fit`.
+    """
+
+    def __init__(self, peak, minutes, warmup_fraction=0.2, seconds_before=0.0, clock=None):
+        super().__init__()
+        if minutes <= 0:
+            raise ValueError(f"The cycle needs a positive number of minutes, got {minutes}.")
+        self.peak = float(peak)
+        self.minutes = float(minutes)
+        self.warmup_fraction = float(warmup_fraction)
+        self.seconds_before = float(seconds_before)
+        self.clock = clock or time.monotonic
+        self.steps = 0
+        self._fit_started = self.clock()
+
+    def progress(self) -> float:
+        spent = self.seconds_before + self.clock() - self._fit_started
+        return spent / (60.0 * self.minutes)
+
+    def on_train_begin(self, logs=None):
+        self._fit_started = self.clock()
+        self.steps = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        factor = one_cycle_factor(self.progress(), self.warmup_fraction)
+        self.model.optimizer.learning_rate = self.peak * factor
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.progress() >= 1.0:
+            self.model.stop_training = True

@@ -2,7 +2,8 @@
 
     python -m core.train --loss bce --data ../shared/data/cifar10-jpeg.tar.gz
     python -m core.train --loss cce --recipe article --epochs 4
-    python -m core.train --loss bce --resume          # continue after a crash or kill
+    python -m core.train --loss bce --cycle-minutes 45   # one cycle fitted to 45 minutes
+    python -m core.train --loss bce --resume             # continue after a crash or kill
 
 Writes `<out>/<name>.keras` (inference weights, float32), `<name>.history.json` (per-epoch train
 and validation loss, total_acc, binary_acc, wall-clock minutes) and `<name>.run.json` (recipe,
@@ -51,6 +52,8 @@ class TrainConfig:
     seed: int = 0  # seeds weights, composites, the hold-out and the augmentation
     precision: str = "auto"  # "auto" (bfloat16 where the CPU has bf16 units), "bfloat16", "float32"
     time_budget_minutes: float | None = None  # stop before an epoch that would exceed this
+    cycle_minutes: float | None = None  # fast recipe: one learning-rate cycle over this many
+    # minutes of training, following the clock; the run stops when they are spent (no --epochs)
     data: str | None = None  # CIFAR-10 source path; None downloads through Keras
     name: str | None = None  # output name, default the loss
     out: str = "models"  # output folder
@@ -67,6 +70,11 @@ class TrainConfig:
             raise ValueError(f"max_shift must be 0..{largest_shift} pixels, got {self.max_shift}.")
         if self.epochs < 1 or self.batch_size < 1 or self.composites_per_epoch < 1:
             raise ValueError("epochs, batch_size and composites_per_epoch must be positive.")
+        if self.cycle_minutes is not None:
+            if self.recipe != FAST:
+                raise ValueError("cycle_minutes shapes the fast recipe's learning rate only.")
+            if not self.cycle_minutes > 0:
+                raise ValueError(f"cycle_minutes must be positive, got {self.cycle_minutes}.")
         if self.name is None:
             self.name = self.loss
 
@@ -110,6 +118,8 @@ def make_schedule(config: TrainConfig, total_steps: int):
 
     if config.recipe == ARTICLE:
         return config.learning_rate
+    if config.cycle_minutes is not None:
+        return 0.0  # set before every batch by `ClockCycle`
     return OneCycle(config.learning_rate, total_steps, config.warmup_fraction)
 
 
@@ -213,7 +223,9 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         state = json.loads(state_path.read_text())
         state.setdefault("restarts", [])
         saved = TrainConfig(**state["config"])
-        restarting = config.epochs > saved.epochs and config.recipe == FAST
+        restarting = (
+            config.epochs > saved.epochs and config.recipe == FAST and config.cycle_minutes is None
+        )
         changeable = ("epochs", "time_budget_minutes")
         if restarting:
             changeable += RESTART_OPTIONS
@@ -253,9 +265,21 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
             first_epoch=state["epochs_done"],
         )
 
+    clock_cycle = None
+    last_epoch = config.epochs
+    if config.cycle_minutes is not None:
+        from core.schedules import ClockCycle
+
+        clock_cycle = ClockCycle(config.learning_rate, config.cycle_minutes, config.warmup_fraction)
+        last_epoch = sys.maxsize  # the clock ends the run
+
     run_start = time.time()
-    for epoch in range(state["epochs_done"], config.epochs):
+    for epoch in range(state["epochs_done"], last_epoch):
         spent = state["train_seconds"]
+        if clock_cycle is not None:
+            if spent >= 60 * config.cycle_minutes:
+                break
+            clock_cycle.seconds_before = spent
         if config.time_budget_minutes is not None and state["history"]:
             last = state["history"][-1]["seconds"]
             if spent + last > 60 * config.time_budget_minutes:
@@ -284,14 +308,19 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
                 validation_data=(x_val, y_val),
                 validation_batch_size=256,
                 verbose=verbose,
+                callbacks=[] if clock_cycle is None else [clock_cycle],
             )
         seconds = time.time() - started
+        composites = config.composites_per_epoch
+        if clock_cycle is not None:
+            composites = min(composites, clock_cycle.steps * config.batch_size)
         record = {k: float(v[-1]) for k, v in result.history.items()}
         record.update(
             epoch=epoch + 1,
             seconds=seconds,
             minutes_elapsed=(state["train_seconds"] + seconds) / 60,
-            images_per_second=config.composites_per_epoch / seconds,
+            composites=composites,
+            images_per_second=composites / seconds,
         )
         state["history"].append(record)
         state["epochs_done"] = epoch + 1
@@ -310,9 +339,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
     inference_model = export_for_inference(model, config)
     inference_model.save(out / f"{config.name}.keras")
     history = state["history"]
-    images_per_second = (
-        config.composites_per_epoch * len(history) / max(state["train_seconds"], 1e-9)
-    )
+    composites_seen = sum(r.get("composites", config.composites_per_epoch) for r in history)
+    images_per_second = composites_seen / max(state["train_seconds"], 1e-9)
     run = {
         "name": config.name,
         "config": dataclasses.asdict(config),
@@ -322,6 +350,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         "validation_images": int(len(validation_indices)),
         "epochs_done": state["epochs_done"],
         "warm_restarts": state["restarts"],
+        "composites_seen": composites_seen,
         "train_minutes": state["train_seconds"] / 60,
         "images_per_second": images_per_second,
         "device": device_description(),
@@ -413,7 +442,14 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, int]:
     parser.add_argument("--validation-composites", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--precision", choices=["auto", "bfloat16", "float32"])
-    parser.add_argument("--time-budget-minutes", type=float)
+    parser.add_argument(
+        "--time-budget-minutes", type=float, help="stop before an epoch that would end past this"
+    )
+    parser.add_argument(
+        "--cycle-minutes",
+        type=float,
+        help="fast recipe: one learning-rate cycle over this many minutes, then stop (no --epochs)",
+    )
     parser.add_argument("--name")
     parser.add_argument("--out")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")

@@ -184,12 +184,13 @@ def minutes_chart(
             ],
         )
     )
-    marks = pd.DataFrame({"value": [reference], "label": [reference_label]})
+    marks = pd.DataFrame({"value": [reference], "minutes": [budget], "label": [reference_label]})
     level = alt.Chart(marks).mark_rule(color="black", strokeDash=[2, 2]).encode(y="value:Q")
+    # The label starts at the budget line, past the short runs and before the long ones climb.
     level_text = (
         alt.Chart(marks)
         .mark_text(align="left", dx=4, dy=-7, fontSize=11)
-        .encode(y="value:Q", x=alt.value(0), text="label:N")
+        .encode(y="value:Q", x="minutes:Q", text="label:N")
     )
     budget_rule = vertical_rule("minutes", budget)
     budget_text = (

@@ -8,7 +8,7 @@ import core  # noqa: F401
 from core.losses import binary_loss
 from core.metrics import binary_acc, total_acc
 from core.model import build_model
-from core.schedules import OneCycle
+from core.schedules import ClockCycle, OneCycle, one_cycle_factor
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,43 @@ def test_one_cycle_schedule_shape_and_config():
     restart = OneCycle(1.0, total_steps=10, warmup_fraction=0.5, start_step=100)
     np.testing.assert_allclose([float(restart(s)) for s in (50, 100, 105, 110)], [0, 0, 1, 0])
     assert OneCycle.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_clock_factor_has_the_step_schedule_shape():
+    schedule = OneCycle(1.0, total_steps=100, warmup_fraction=0.2)
+    for step in range(0, 121, 5):
+        assert one_cycle_factor(step / 100, 0.2) == pytest.approx(float(schedule(step)), abs=1e-6)
+
+
+class _FakeOptimizer:
+    learning_rate = None
+
+
+class _FakeModel:
+    def __init__(self):
+        self.optimizer = _FakeOptimizer()
+        self.stop_training = False
+
+
+def test_clock_cycle_follows_the_clock_and_stops_when_the_minutes_are_spent():
+    now = [100.0]
+    cycle = ClockCycle(
+        2.0, minutes=1.0, warmup_fraction=0.2, seconds_before=6.0, clock=lambda: now[0]
+    )
+    model = _FakeModel()
+    cycle.set_model(model)
+    cycle.on_train_begin()
+    rates = []
+    for seconds_into_fit in (0.0, 6.0, 30.0, 54.0):  # 10%, 20%, 60%, 100% of the minute
+        now[0] = 100.0 + seconds_into_fit
+        cycle.on_train_batch_begin(0)
+        rates.append(model.optimizer.learning_rate)
+        assert not model.stop_training
+    np.testing.assert_allclose(rates, [1.0, 2.0, 1.0, 0.0], atol=1e-9)
+    cycle.on_train_batch_end(0)
+    assert model.stop_training and cycle.steps == 1
+    with pytest.raises(ValueError, match="positive"):
+        ClockCycle(1.0, minutes=0)
 
 
 def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
@@ -172,3 +209,32 @@ def test_cli_options_reach_the_config_and_bad_shifts_are_refused():
     # A state file written before `max_shift` existed still describes the default recipe.
     old = {k: v for k, v in TrainConfig().__dict__.items() if k != "max_shift"}
     assert TrainConfig(**old) == TrainConfig()
+
+
+def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatch):
+    from conftest import tiny_arrays
+
+    from core import data, train
+
+    monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: tiny_arrays(20, 2))
+    options = ["--cycle-minutes", "0.02", "--composites-per-epoch", "16", "--batch-size", "8"]
+    options += ["--validation-images", "40", "--validation-composites", "8", "--verbose", "0"]
+    options += ["--precision", "float32", "--out", str(tmp_path), "--name", "clock"]
+    train.main(options)
+    run = json.loads((tmp_path / "clock.run.json").read_text())
+    history = json.loads((tmp_path / "clock.history.json").read_text())
+    assert run["train_minutes"] >= 0.02 and run["epochs_done"] == len(history["epoch"])
+    assert all(0 < seen <= 16 and seen % 8 == 0 for seen in history["composites"])
+    assert run["composites_seen"] == sum(history["composites"])
+    assert run["images_per_second"] == pytest.approx(
+        run["composites_seen"] / (60 * run["train_minutes"])
+    )
+    # A finished clock cycle has nothing left to train when resumed.
+    train.main([*options, "--resume"])
+    assert (
+        json.loads((tmp_path / "clock.run.json").read_text())["epochs_done"] == run["epochs_done"]
+    )
+    with pytest.raises(ValueError, match="fast recipe"):
+        train.TrainConfig(recipe="article", cycle_minutes=5)
+    with pytest.raises(ValueError, match="positive"):
+        train.TrainConfig(cycle_minutes=-1)
