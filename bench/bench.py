@@ -3,7 +3,8 @@
     python bench/bench.py [--models models] [--train-steps 6]
 
 1. Tiling: composites/s of the vectorized `make_composites` vs a per-composite Python loop
-   written the way the article builds its data set.
+   written the way the article builds its data set; the training augmentation (flip and shift
+   of every tile) with sliding-window views vs indexing every pixel.
 2. Training: images/s of `fit` steps in float32 vs mixed_bfloat16.
 3. Inference for one composite: eager `model(x)` per model vs the app's `Predictor`
    (both models in one compiled call, with activation maps).
@@ -56,6 +57,36 @@ def article_style_composites(images, labels, n, seed):
             x[i, top : top + 32, left : left + 32] = image
             y[i, label] = 1.0
     return x, y
+
+
+def pixel_indexed_augment(tiles, rng, max_shift):
+    """`data.augment_tiles` written with one fancy index per pixel (the same draws and output)."""
+    m = tiles.shape[0]
+    flip = rng.random(m) < 0.5
+    tiles = tiles.copy()
+    tiles[flip] = tiles[flip, :, ::-1]
+    pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
+    padded = np.pad(tiles, pad, mode="reflect")
+    top = rng.integers(0, 2 * max_shift + 1, size=m)
+    left = rng.integers(0, 2 * max_shift + 1, size=m)
+    rows = top[:, None] + np.arange(32)
+    cols = left[:, None] + np.arange(32)
+    return padded[np.arange(m)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def bench_augmentation(images, composites=256, max_shift=4):
+    tiles = images[np.arange(4 * composites) % len(images)]
+    same = np.array_equal(
+        data.augment_tiles(tiles, np.random.default_rng(0), max_shift),
+        pixel_indexed_augment(tiles, np.random.default_rng(0), max_shift),
+    )
+    if not same:
+        raise SystemExit("The two augmentations disagree; the comparison would be meaningless.")
+    windows = best_of(lambda: data.augment_tiles(tiles, np.random.default_rng(0), max_shift), 10)
+    pixels = best_of(lambda: pixel_indexed_augment(tiles, np.random.default_rng(0), max_shift), 10)
+    row("augment, sliding windows", f"{composites / windows:,.0f} composites/s", "(4 tiles each)")
+    row("augment, per-pixel index", f"{composites / pixels:,.0f} composites/s", "(same output)")
+    row("augment speed-up", f"{pixels / windows:.1f}x")
 
 
 def bench_tiling(images, labels, n=10_000):
@@ -158,6 +189,7 @@ def main() -> None:
         images = rng.integers(0, 256, (5_000, 32, 32, 3), dtype=np.uint8)
         labels = np.repeat(np.arange(10), 500)
     bench_tiling(images, labels)
+    bench_augmentation(images)
     bench_inference(images, labels, Path(args.models))
     bench_training(images, labels, args.train_steps)
     width = max(len(name) for name, _, _ in ROWS)

@@ -50,7 +50,9 @@ class TrainConfig:
     validation_images: int = 2_000  # CIFAR train images held out (balanced) for validation
     validation_composites: int = 2_000  # composites drawn from the held-out images
     seed: int = 0  # seeds weights, composites, the hold-out and the augmentation
-    precision: str = "auto"  # "auto" (bfloat16 where the CPU has bf16 units), "bfloat16", "float32"
+    precision: str = "auto"  # "auto" (bfloat16 on a GPU or a CPU with bf16 units), "bfloat16",
+    # or "float32"
+    data_workers: int = 1  # threads drawing training composites (a GPU needs several)
     time_budget_minutes: float | None = None  # stop before an epoch that would exceed this
     cycle_minutes: float | None = None  # fast recipe: one learning-rate cycle over this many
     # minutes of training, following the clock; the run stops when they are spent (no --epochs)
@@ -70,6 +72,8 @@ class TrainConfig:
             raise ValueError(f"max_shift must be 0..{largest_shift} pixels, got {self.max_shift}.")
         if self.epochs < 1 or self.batch_size < 1 or self.composites_per_epoch < 1:
             raise ValueError("epochs, batch_size and composites_per_epoch must be positive.")
+        if self.data_workers < 1:
+            raise ValueError(f"data_workers must be at least 1, got {self.data_workers}.")
         if self.cycle_minutes is not None:
             if self.recipe != FAST:
                 raise ValueError("cycle_minutes shapes the fast recipe's learning rate only.")
@@ -96,7 +100,7 @@ def cpu_has_bf16() -> bool:
 
 def resolve_precision(requested: str) -> str:
     if requested == "auto":
-        return "bfloat16" if cpu_has_bf16() else "float32"
+        return "bfloat16" if accelerator_names() or cpu_has_bf16() else "float32"
     return requested
 
 
@@ -140,24 +144,55 @@ def compile_model(model, config: TrainConfig, optimizer):
     return model
 
 
-def library_versions() -> dict:
-    import keras
-    import tensorflow as tf
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
-    return {
+
+def library_versions() -> dict:
+    """Python, NumPy, Keras and the version of the Keras backend that trained."""
+    import importlib
+
+    import keras
+
+    backend = keras.backend.backend()
+    versions = {
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "backend": backend,
     }
+    if backend in BACKEND_MODULES:
+        versions[backend] = importlib.import_module(BACKEND_MODULES[backend]).__version__
+    return versions
+
+
+def accelerator_names() -> list[str]:
+    """The GPUs the Keras backend sees (empty on a CPU-only machine)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        names = []
+        for gpu in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(details.get("device_name", gpu.name))
+        return names
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
 
 
 def device_description() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = accelerator_names()
     if gpus:
-        return f"GPU: {', '.join(gpu.name for gpu in gpus)}"
+        return f"GPU: {', '.join(gpus)}"
     model_name = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -226,7 +261,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         restarting = (
             config.epochs > saved.epochs and config.recipe == FAST and config.cycle_minutes is None
         )
-        changeable = ("epochs", "time_budget_minutes")
+        changeable = ("epochs", "time_budget_minutes", "data_workers")
         if restarting:
             changeable += RESTART_OPTIONS
         if _without(saved, changeable) != _without(config, changeable):
@@ -263,6 +298,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
             augment=config.augment,
             max_shift=config.max_shift,
             first_epoch=state["epochs_done"],
+            workers=config.data_workers,
         )
 
     clock_cycle = None
@@ -442,6 +478,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, int]:
     parser.add_argument("--validation-composites", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--precision", choices=["auto", "bfloat16", "float32"])
+    parser.add_argument(
+        "--data-workers", type=int, help="threads drawing training composites (default 1)"
+    )
     parser.add_argument(
         "--time-budget-minutes", type=float, help="stop before an epoch that would end past this"
     )

@@ -28,7 +28,7 @@ def vertical_rule(field: str, value: float, size: float = 1):
 def model_colour(frame: pd.DataFrame):
     """A colour encoding that keeps each model's colour the same on every chart."""
     models = list(dict.fromkeys(frame["model"]))
-    palette = ["#2e7d32", "#ef6c00", "#6a1b9a"]
+    palette = ["#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#9e9d24"]
     colours = [MODEL_COLOURS.get(m) or palette[i % len(palette)] for i, m in enumerate(models)]
     return alt.Color(
         "model:N",

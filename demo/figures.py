@@ -19,6 +19,7 @@ from demo import charts
 LABELS = {
     "bce": "BCE",
     "cce": "CCE",
+    "bce-cpu": "BCE, three cycles, 18 epochs",
     "bce-article": "article recipe",
     "bce-45min": "BCE, 5-epoch cycle, batch 128",
     "bce-45min-b64": "BCE, 5-epoch cycle, batch 64",
@@ -39,7 +40,7 @@ def read_histories(folder: Path, names) -> dict[str, dict]:
     return histories
 
 
-def training_curves_figure(folder: Path, names=("bce", "cce", "bce-article")):
+def training_curves_figure(folder: Path, names=("bce", "cce")):
     histories = read_histories(folder, names)
     frame = charts.curves_frame(histories, LABELS)
     panels = []
@@ -50,7 +51,7 @@ def training_curves_figure(folder: Path, names=("bce", "cce", "bce-article")):
     return alt.hconcat(*panels)
 
 
-RECIPE_RUNS = ("bce", "bce-45min", "bce-45min-b64", "bce-45min-b32", "bce-article")
+RECIPE_RUNS = ("bce-cpu", "bce-45min", "bce-45min-b64", "bce-45min-b32", "bce-article")
 
 
 def recipe_comparison_figure(folder: Path, names=RECIPE_RUNS):

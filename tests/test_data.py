@@ -263,6 +263,38 @@ def test_augmentation_only_flips_and_shifts_within_the_tile():
     assert any(not np.array_equal(s, tiles[0]) for s in shifted)
 
 
+def test_augmentation_equals_padding_each_tile_and_cropping_it():
+    tiles = np.random.default_rng(1).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    for max_shift in (1, 4):
+        out = data.augment_tiles(tiles, np.random.default_rng(7), max_shift=max_shift)
+        # The same draws, in the same order, applied one tile at a time.
+        rng = np.random.default_rng(7)
+        flip = rng.random(len(tiles)) < 0.5
+        top = rng.integers(0, 2 * max_shift + 1, size=len(tiles))
+        left = rng.integers(0, 2 * max_shift + 1, size=len(tiles))
+        for n, tile in enumerate(tiles):
+            tile = tile[:, ::-1] if flip[n] else tile
+            pad = ((max_shift, max_shift), (max_shift, max_shift), (0, 0))
+            padded = np.pad(tile, pad, mode="reflect")
+            expected = padded[top[n] : top[n] + 32, left[n] : left[n] + 32]
+            np.testing.assert_array_equal(out[n], expected)
+        assert out.flags.c_contiguous and out.dtype == np.uint8
+
+
+def test_worker_threads_keep_the_batches_and_their_order():
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    (images, labels), _ = tiny_arrays()
+
+    def batches(workers):
+        dataset = data.fresh_composites(images, labels, 40, 8, seed=3, workers=workers)
+        return [x.tobytes() for x, _ in PyDatasetAdapter(dataset).get_numpy_iterator()]
+
+    single = batches(1)
+    assert len(single) == 5 and len(set(single)) == 5
+    assert batches(3) == single
+
+
 def test_fresh_composites_pass_the_shift_to_the_augmentation():
     (images, labels), _ = tiny_arrays()
     sources = {images[i].tobytes() for i in range(len(images))}

@@ -9,8 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 # README table row -> (evaluation file, model name in it); each model has models/<name>.run.json.
 README_ROWS = {
-    "BCE (ours, fast recipe)": ("evaluation.json", "bce"),
-    "CCE (ours, fast recipe)": ("evaluation.json", "cce"),
+    "BCE (ours, shipped: one 7-minute cycle on a GPU)": ("evaluation.json", "bce"),
+    "CCE (ours, shipped: same recipe)": ("evaluation.json", "cce"),
+    "BCE, three cycles on the 2-core CPU (`bce-cpu`)": ("evaluation-cpu.json", "bce-cpu"),
+    "CCE, three cycles on the 2-core CPU (`cce-cpu`)": ("evaluation-cpu.json", "cce-cpu"),
     "BCE, article recipe (ours, same budget)": ("evaluation-article.json", "bce-article"),
     "BCE, one 44.6-minute cycle, batch 32 (ours, within 45 min)": (
         "evaluation-45min-b32.json",

@@ -220,8 +220,14 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatc
     options = ["--cycle-minutes", "0.02", "--composites-per-epoch", "16", "--batch-size", "8"]
     options += ["--validation-images", "40", "--validation-composites", "8", "--verbose", "0"]
     options += ["--precision", "float32", "--out", str(tmp_path), "--name", "clock"]
+    options += ["--data-workers", "2"]
     train.main(options)
     run = json.loads((tmp_path / "clock.run.json").read_text())
+    assert run["config"]["data_workers"] == 2
+    backend = keras.backend.backend()
+    assert run["versions"]["backend"] == backend and run["versions"]["keras"] == keras.__version__
+    assert run["versions"][backend] == __import__(train.BACKEND_MODULES[backend]).__version__
+    assert run["device"].startswith("GPU: " if train.accelerator_names() else "CPU: ")
     history = json.loads((tmp_path / "clock.history.json").read_text())
     assert run["train_minutes"] >= 0.02 and run["epochs_done"] == len(history["epoch"])
     assert all(0 < seen <= 16 and seen % 8 == 0 for seen in history["composites"])
@@ -238,3 +244,5 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatc
         train.TrainConfig(recipe="article", cycle_minutes=5)
     with pytest.raises(ValueError, match="positive"):
         train.TrainConfig(cycle_minutes=-1)
+    with pytest.raises(ValueError, match="data_workers"):
+        train.TrainConfig(data_workers=0)
