@@ -4,6 +4,7 @@
     python -m core.train --loss cce --recipe article --epochs 4
     python -m core.train --loss bce --cycle-minutes 45   # one cycle fitted to 45 minutes
     python -m core.train --loss bce --resume             # continue after a crash or kill
+    KERAS_BACKEND=jax python -m core.train --cycle-minutes 7 --data-workers 6   # on a GPU
 
 Writes `<out>/<name>.keras` (inference weights, float32), `<name>.history.json` (per-epoch train
 and validation loss, total_acc, binary_acc, wall-clock minutes) and `<name>.run.json` (recipe,
