@@ -18,6 +18,10 @@ README_ROWS = {
         "evaluation-45min-b32.json",
         "bce-45min-b32",
     ),
+    "BCE, one 110-minute cycle, batch 32, weight decay 0.5 (ours)": (
+        "evaluation-wd0.5-cpu.json",
+        "bce-wd0.5-cpu",
+    ),
     "BCE, one 5-epoch cycle, batch 64 (ours)": ("evaluation-45min-b64.json", "bce-45min-b64"),
     "BCE, one 5-epoch cycle, batch 128 (ours, 45k composites per epoch)": (
         "evaluation-45min.json",
