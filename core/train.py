@@ -145,9 +145,6 @@ def compile_model(model, config: TrainConfig, optimizer):
     return model
 
 
-BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-
-
 def library_versions() -> dict:
     """Python, NumPy, Keras and the version of the Keras backend that trained."""
     import importlib
@@ -155,15 +152,14 @@ def library_versions() -> dict:
     import keras
 
     backend = keras.backend.backend()
-    versions = {
+    return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "keras": keras.__version__,
         "backend": backend,
+        # Every Keras backend is named after the library it imports.
+        backend: importlib.import_module(backend).__version__,
     }
-    if backend in BACKEND_MODULES:
-        versions[backend] = importlib.import_module(BACKEND_MODULES[backend]).__version__
-    return versions
 
 
 def accelerator_names() -> list[str]:
