@@ -4,6 +4,7 @@
     python -m core.train --loss cce --recipe article --epochs 4
     python -m core.train --loss bce --cycle-minutes 45   # one cycle fitted to 45 minutes
     python -m core.train --loss bce --resume             # continue after a crash or kill
+    python -m core.train --init-from models/bce.keras --name bce-tuned --epochs 2   # fine-tune
     KERAS_BACKEND=jax python -m core.train --cycle-minutes 7 --data-workers 6   # on a GPU
 
 Writes `<out>/<name>.keras` (inference weights, float32), `<name>.history.json` (per-epoch train
@@ -57,6 +58,8 @@ class TrainConfig:
     time_budget_minutes: float | None = None  # stop before an epoch that would exceed this
     cycle_minutes: float | None = None  # fast recipe: one learning-rate cycle over this many
     # minutes of training, following the clock; the run stops when they are spent (no --epochs)
+    init_from: str | None = None  # fast recipe: start from this saved model's weights instead of
+    # a random initialisation (fine-tuning); None trains from scratch
     data: str | None = None  # CIFAR-10 source path; None downloads through Keras
     name: str | None = None  # output name, default the loss
     out: str = "models"  # output folder
@@ -80,6 +83,8 @@ class TrainConfig:
                 raise ValueError("cycle_minutes shapes the fast recipe's learning rate only.")
             if not self.cycle_minutes > 0:
                 raise ValueError(f"cycle_minutes must be positive, got {self.cycle_minutes}.")
+        if self.init_from is not None and self.recipe != FAST:
+            raise ValueError("init_from fine-tunes with the fast recipe only.")
         if self.name is None:
             self.name = self.loss
 
@@ -278,7 +283,11 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
                 | {option: getattr(config, option) for option in RESTART_OPTIONS}
             )
     else:
-        model = compile_model(build_model(), config, make_optimizer(config, total_steps))
+        model = build_model()
+        if config.init_from is not None:
+            load_initial_weights(model, config.init_from)
+            print(f"Fine-tuning from {config.init_from}.", flush=True)
+        model = compile_model(model, config, make_optimizer(config, total_steps))
 
     if config.recipe == ARTICLE:
         x_fixed, y_fixed, _ = data_module.make_composites(
@@ -379,6 +388,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
         "config": dataclasses.asdict(config),
         "precision": precision,
         "data": describe_source(config.data),
+        "initialized_from": None if config.init_from is None else describe_source(config.init_from),
         "training_images": int(len(training_indices)),
         "validation_images": int(len(validation_indices)),
         "epochs_done": state["epochs_done"],
@@ -394,6 +404,23 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | str = "auto"
     }
     _write_json(out / f"{config.name}.run.json", run)
     return run
+
+
+def load_initial_weights(model, path: str) -> None:
+    """Copy a saved model's weights into `model`; refuse a file of another architecture."""
+    import keras
+
+    if not Path(path).is_file():
+        raise ValueError(f"Cannot start from {path}: no such model file.")
+    source = keras.saving.load_model(path, compile=False)
+    weights = source.get_weights()
+    expected = [tuple(variable.shape) for variable in model.weights]
+    if [tuple(w.shape) for w in weights] != expected:
+        raise ValueError(
+            f"Cannot start from {path}: its weights do not fit the model of core.model "
+            f"({source.count_params():,} parameters, expected {model.count_params():,})."
+        )
+    model.set_weights(weights)
 
 
 def _without(config: TrainConfig, options: tuple[str, ...]) -> dict:
@@ -485,6 +512,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, int]:
         "--cycle-minutes",
         type=float,
         help="fast recipe: one learning-rate cycle over this many minutes, then stop (no --epochs)",
+    )
+    parser.add_argument(
+        "--init-from", help="fine-tune: start from this saved .keras model instead of scratch"
     )
     parser.add_argument("--name")
     parser.add_argument("--out")

@@ -246,3 +246,40 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatc
         train.TrainConfig(cycle_minutes=-1)
     with pytest.raises(ValueError, match="data_workers"):
         train.TrainConfig(data_workers=0)
+
+
+def test_fine_tuning_starts_from_the_saved_weights(tmp_path, monkeypatch):
+    from conftest import tiny_arrays
+
+    from core import data, train
+
+    monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: tiny_arrays(20, 2))
+    keras.utils.set_random_seed(7)
+    start = build_model()
+    start.save(tmp_path / "start.keras")
+    # A learning rate of 0 leaves every trainable weight where the saved model had it.
+    options = ["--epochs", "1", "--composites-per-epoch", "16", "--batch-size", "8"]
+    options += ["--validation-images", "40", "--validation-composites", "8", "--verbose", "0"]
+    options += ["--precision", "float32", "--out", str(tmp_path), "--name", "tuned"]
+    options += ["--learning-rate", "0", "--init-from", str(tmp_path / "start.keras")]
+    train.main(options)
+    tuned = keras.saving.load_model(tmp_path / "tuned.keras")
+    for before, after in zip(start.trainable_weights, tuned.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+    keras.utils.set_random_seed(0)
+    scratch = build_model()
+    assert not np.array_equal(np.asarray(scratch.weights[0]), np.asarray(tuned.weights[0]))
+    run = json.loads((tmp_path / "tuned.run.json").read_text())
+    assert run["initialized_from"] == {
+        "source": str(tmp_path / "start.keras"),
+        "sha256": data.file_sha256(tmp_path / "start.keras"),
+    }
+    # Files that cannot seed the model are refused with a reason.
+    small = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Dense(10)])
+    small.save(tmp_path / "small.keras")
+    with pytest.raises(ValueError, match="do not fit"):
+        train.main([*options[:-1], str(tmp_path / "small.keras")])
+    with pytest.raises(ValueError, match="no such model file"):
+        train.main([*options[:-1], str(tmp_path / "missing.keras")])
+    with pytest.raises(ValueError, match="fast recipe"):
+        train.TrainConfig(recipe="article", init_from="start.keras")
