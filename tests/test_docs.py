@@ -11,6 +11,10 @@ MODELS = ROOT / "models"
 README_ROWS = {
     "BCE (ours, shipped: one 7-minute cycle on a GPU)": ("evaluation.json", "bce"),
     "CCE (ours, shipped: same recipe)": ("evaluation.json", "cce"),
+    "BCE, shipped model fine-tuned on the CPU, weight decay 0.5 (`bce-tuned`)": (
+        "evaluation-tuned.json",
+        "bce-tuned",
+    ),
     "BCE, three cycles on the 2-core CPU (`bce-cpu`)": ("evaluation-cpu.json", "bce-cpu"),
     "CCE, three cycles on the 2-core CPU (`cce-cpu`)": ("evaluation-cpu.json", "cce-cpu"),
     "BCE, article recipe (ours, same budget)": ("evaluation-article.json", "bce-article"),
