@@ -13,6 +13,7 @@ from math import comb
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.5
+EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] inside the logs
 ARTICLE_RESULTS = {
     "bce": {"exact_match": 0.4919, "per_label_accuracy": 0.9116},
     "cce": {"exact_match": 0.3894, "per_label_accuracy": 0.8986},
@@ -215,3 +216,25 @@ def outcomes(y_true, y_pred) -> list[str]:
     pred = np.asarray(y_pred, dtype=bool).reshape(-1)
     table = {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}
     return [OUTCOME_NAMES[table[(bool(t), bool(p))]] for t, p in zip(truth, pred, strict=True)]
+
+
+def binary_cross_entropy(y_true, probabilities) -> np.ndarray:
+    """Per-sample summed binary cross-entropy in NumPy, as `core.losses.binary_loss`:
+
+    loss = -sum_i [ y_i log p_i + (1 - y_i) log(1 - p_i) ],  p clipped to [eps, 1 - eps].
+    """
+    truth = np.asarray(y_true, dtype=np.float64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), EPSILON, 1.0 - EPSILON)
+    return -np.sum(truth * np.log(p) + (1.0 - truth) * np.log(1.0 - p), axis=-1)
+
+
+def categorical_cross_entropy(y_true, probabilities) -> np.ndarray:
+    """Per-sample categorical cross-entropy in NumPy, as `core.losses.categorical_loss`:
+
+    q_i = p_i / sum_j p_j,  loss = -sum_i y_i log q_i,  q clipped to [eps, 1 - eps].
+    """
+    truth = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    q = p / np.maximum(np.sum(p, axis=-1, keepdims=True), EPSILON)
+    q = np.clip(q, EPSILON, 1.0 - EPSILON)
+    return -np.sum(truth * np.log(q), axis=-1)

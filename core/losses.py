@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-EPSILON = 1e-7
+from core.evaluation import EPSILON
 
 
 @keras.saving.register_keras_serializable(package="multilabel")

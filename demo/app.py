@@ -3,38 +3,47 @@
     streamlit run demo/app.py
 
 Set MULTILABEL_MODELS_DIR to read the models and their JSON from another folder.
+
+A class of students shares one server process, so every interaction must cost little: the
+composite and the predictions live in a fragment (a click there reruns only that part), the
+threshold and top-k in a fragment inside it (a move re-decides from cached predictions), and
+every chart is a Vega-Lite spec built once per process, with only its data filled in per run.
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import math
 import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from core import evaluation
 from core.cam import overlay
 from core.data import CLASS_NAMES, QUADRANT_NAMES, compose, multi_hot
+from core.evaluation import DEFAULT_THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.gallery import load_gallery
 from core.images import ImageError, enlarge, load_upload
-from demo import charts
+from demo import charts, sockets
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_LABELS = {"bce": "BCE", "cce": "CCE"}
 MODEL_TITLES = {
-    "bce": "Binary cross-entropy (multi-label: right)",
-    "cce": "Categorical cross-entropy (multi-class: wrong here)",
+    "bce": "Sigmoids + binary cross-entropy (the multi-label loss)",
+    "cce": "Sigmoids + categorical cross-entropy (the multi-class loss)",
 }
 DEFAULT_CLASSES = ("airplane", "cat", "ship", "dog")
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
 VIEWS = ("both", "bce", "cce")
 CCE_FLOOR = 4 * math.log(4)
-TRAIN_HINT = "python -m core.train --loss {name} --data ../shared/data/cifar10-jpeg.tar.gz"
+TRAIN_HINT = "python -m core.train --loss {name}"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
 def models_folder() -> Path:
@@ -42,7 +51,7 @@ def models_folder() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cached resources and data
+# Cached resources, data and chart specs
 # ---------------------------------------------------------------------------------------------
 
 
@@ -78,16 +87,33 @@ def load_predictor(folder: str, signature: tuple):
     if not models:
         return None, errors
     try:
-        return Predictor(models), errors
+        predictor = Predictor(models)
     except (ValueError, KeyError) as error:
         return None, {
             name: f"The models do not have the expected layers: {error}" for name in models
         }
+    # Streamlit collects garbage after every run (and clears the Keras session, which collects
+    # again): with TensorFlow loaded, each full collection walks ~370,000 objects, ~170 ms.
+    # Freezing the objects alive now (modules, models, traced graphs) takes them out of every
+    # later collection, so a run pays only for the objects it creates itself.
+    gc.freeze()
+    return predictor, errors
+
+
+@st.cache_resource(show_spinner=False)
+def server_sockets_without_nagle() -> int:
+    """Once per process: TCP_NODELAY on the server's sockets (see `demo.sockets`)."""
+    return sockets.disable_nagle()
 
 
 @st.cache_data(show_spinner=False)
 def load_gallery_cached(path: str):
     return load_gallery(path)
+
+
+@st.cache_data(show_spinner=False)
+def gallery_sizes(path: str) -> dict[int, int]:
+    return {label: len(images) for label, images in load_gallery(path).items()}
 
 
 @st.cache_data(show_spinner=False)
@@ -103,6 +129,127 @@ def load_json(path: str):
 def predict_composite(_predictor, signature: tuple, composite: np.ndarray):
     """Both models' predictions for one composite, cached: a slider move costs no model call."""
     return _predictor.predict(composite[None])[0]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def composite_png(composite: np.ndarray) -> bytes:
+    """The composite enlarged 5x as PNG bytes, encoded once per composite."""
+    return png_bytes(enlarge(composite, 5))
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> bytes:
+    """A class activation map over the composite, enlarged 4x, as PNG bytes. Blending before
+    the (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
+    return png_bytes(enlarge(overlay(composite, activation_map), 4))
+
+
+@st.cache_data(show_spinner=False)
+def probability_template(threshold_rule: bool, known_truth: bool) -> dict:
+    """The bar chart of one model's outputs, without its data (datasets "bars", "threshold")."""
+    import altair as alt
+
+    outcomes = evaluation.OUTCOME_NAMES if known_truth else ("above threshold", "below threshold")
+    rule = alt.NamedData(name="threshold") if threshold_rule else None
+    return charts.probability_chart(alt.NamedData(name="bars"), rule, outcomes).to_dict()
+
+
+@st.cache_data(show_spinner=False)
+def loss_versus_scale_template() -> dict:
+    """The loss-against-scale chart, without its data (datasets "losses", "scale")."""
+    import altair as alt
+
+    return charts.loss_versus_scale_chart(
+        alt.NamedData(name="losses"), alt.NamedData(name="scale")
+    ).to_dict()
+
+
+def file_stamp(path: Path) -> int | None:
+    """The file's modification time, so a cache keyed by it notices a replaced file."""
+    return path.stat().st_mtime_ns if path.is_file() else None
+
+
+def percent_or_number(column: str, value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2%}" if column in ("exact match", "per-label accuracy") else f"{value:.3f}"
+
+
+@st.cache_data(show_spinner=False)
+def results_markdown(path: str, stamp: int | None) -> str | None:
+    """The test-set table of the models beside the article and the baselines, as Markdown."""
+    report = load_json(path)
+    if report is None:
+        return None
+    columns = ("exact match", "per-label accuracy", "micro F1", "macro F1", "mAP")
+    keys = ("exact_match", "per_label_accuracy", "micro_f1", "macro_f1", "mean_average_precision")
+    rows = []
+    for name, result in report["models"].items():
+        rows.append((f"{MODEL_LABELS.get(name, name)} (ours)", [result[k] for k in keys]))
+    for loss, numbers in evaluation.ARTICLE_RESULTS.items():
+        values = [numbers["exact_match"], numbers["per_label_accuracy"], None, None, None]
+        rows.append((f"{loss.upper()} (article)", values))
+    base = report["baselines"]
+    chance = [base["chance_exact_match"], base["all_negative_per_label"], None, None, None]
+    rows.append(("chance / all-negative", chance))
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for label, values in rows:
+        cells = [percent_or_number(c, v) for c, v in zip(columns, values, strict=True)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@st.cache_data(show_spinner=False)
+def test_set_specs(path: str, stamp: int | None) -> dict | None:
+    """Vega-Lite specs of the threshold sweep and the per-class F1, built once per file."""
+    import pandas as pd
+
+    report = load_json(path)
+    if report is None:
+        return None
+    sweep_rows, f1_rows = [], []
+    for name, result in report["models"].items():
+        model = MODEL_LABELS.get(name, name)
+        sweep = result["threshold_sweep"]
+        for t, value in zip(sweep["threshold"], sweep["exact_match"], strict=True):
+            sweep_rows.append({"model": model, "threshold": t, "value": value})
+        for index, value in enumerate(result["per_class"]["f1"]):
+            f1_rows.append({"model": model, "class": CLASS_NAMES[index], "F1": value})
+    return {
+        "sweep": charts.with_arrow_datasets(
+            charts.sweep_chart(pd.DataFrame(sweep_rows), DEFAULT_THRESHOLD).to_dict()
+        ),
+        "f1": charts.with_arrow_datasets(charts.per_class_chart(pd.DataFrame(f1_rows)).to_dict()),
+        "best": {MODEL_LABELS.get(n, n): r["best_threshold"] for n, r in report["models"].items()},
+        "composites": report["test_composites"],
+        "source": report["data"]["source"],
+    }
+
+
+@st.cache_data(show_spinner=False)
+def curve_specs(folder: str, stamps: tuple) -> dict[str, dict]:
+    """{metric: Vega-Lite spec} of the training curves of the models with a history file."""
+    histories = {
+        name: history
+        for name in MODEL_LABELS
+        if (history := load_json(str(Path(folder) / f"{name}.history.json")))
+    }
+    if not histories:
+        return {}
+    frame = charts.curves_frame(histories, MODEL_LABELS)
+    specs = {}
+    for metric in charts.CURVE_TITLES:
+        floor = CCE_FLOOR if metric == "loss" and "cce" in histories else None
+        title = charts.CURVE_TITLES[metric]
+        chart = charts.curves_chart(frame[frame.metric == metric], title, floor)
+        specs[metric] = charts.with_arrow_datasets(chart.to_dict())
+    return specs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +275,7 @@ def restore_state_from_url(gallery_sizes: dict[int, int]) -> list[str]:
             problems.append(f"sample {sample!r} is not a number")
             sample = "0"
         st.session_state[f"sample_{quadrant}"] = int(sample) % size
-    threshold = params.get("t", "0.5")
+    threshold = params.get("t", f"{DEFAULT_THRESHOLD:.2f}")
     try:
         value = float(threshold)
         if not 0.0 <= value <= 1.0:
@@ -136,7 +283,7 @@ def restore_state_from_url(gallery_sizes: dict[int, int]) -> list[str]:
         st.session_state.threshold = round(value, 2)
     except ValueError:
         problems.append(f"threshold {threshold!r} is not between 0 and 1")
-        st.session_state.threshold = 0.5
+        st.session_state.threshold = DEFAULT_THRESHOLD
     k = params.get("k", "0")
     st.session_state.top_k = int(k) if k.isdigit() and 0 <= int(k) <= 10 else 0
     if k != str(st.session_state.top_k):
@@ -175,50 +322,55 @@ def shuffle_sample(quadrant: int, size: int) -> None:
     st.session_state[f"sample_{quadrant}"] = int(np.random.default_rng().integers(size))
 
 
-def random_composite(gallery_sizes: dict[int, int]) -> None:
+def random_composite(sizes: dict[int, int]) -> None:
     """The article's rule: four distinct classes in random quadrants, random images of each."""
     rng = np.random.default_rng()
     for quadrant, label in enumerate(rng.permutation(len(CLASS_NAMES))[:4]):
         st.session_state[f"class_{quadrant}"] = CLASS_NAMES[label]
-        st.session_state[f"sample_{quadrant}"] = int(rng.integers(gallery_sizes[label]))
+        st.session_state[f"sample_{quadrant}"] = int(rng.integers(sizes[label]))
 
 
 def reset_sample(quadrant: int) -> None:
     st.session_state[f"sample_{quadrant}"] = 0
 
 
-def sidebar_controls() -> tuple[str, float, int, str]:
-    """Source, threshold, top-k (0 = off) and model view."""
+def sidebar_controls() -> tuple[str, str]:
+    """Image source and model view."""
     with st.sidebar:
         st.header("Controls")
         source = st.radio("Image source", SOURCES, key="source")
-        threshold = st.slider(
-            "Decision threshold",
-            0.0,
-            1.0,
-            step=0.01,
-            key="threshold",
-            help="A class is predicted when its sigmoid output is above this value.",
-        )
-        top_k = st.number_input(
-            "Top-k: the image has k labels (0 = use the threshold)",
-            min_value=0,
-            max_value=10,
-            step=1,
-            key="top_k",
-        )
         view = st.radio(
             "Models",
             VIEWS,
             key="view",
             format_func=lambda v: {"both": "BCE and CCE side by side"}.get(v, v.upper() + " only"),
-            horizontal=True,
         )
         st.caption(
             "The state of the page is in its address: copy the link to share this exact "
             "composite, threshold and view."
         )
-    return source, float(threshold), int(top_k), view
+    return source, view
+
+
+def decision_controls() -> tuple[float, int]:
+    """Threshold and top-k (0 = use the threshold)."""
+    left, right = st.columns([3, 2])
+    threshold = left.slider(
+        "Decision threshold",
+        0.0,
+        1.0,
+        step=0.01,
+        key="threshold",
+        help="A class is predicted present when its output is at least this value.",
+    )
+    top_k = right.number_input(
+        "Top-k: predict the k highest outputs (0 = use the threshold)",
+        min_value=0,
+        max_value=10,
+        step=1,
+        key="top_k",
+    )
+    return float(threshold), int(top_k)
 
 
 def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -231,8 +383,7 @@ def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.nda
         key="random",
     )
     tiles, classes = [], []
-    columns = st.columns(4)
-    for quadrant, column in enumerate(columns):
+    for quadrant, column in enumerate(st.columns(4)):
         with column:
             name = st.selectbox(
                 QUADRANT_NAMES[quadrant],
@@ -244,16 +395,16 @@ def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.nda
             label = CLASS_NAMES.index(name)
             size = sizes[label]
             sample = st.session_state[f"sample_{quadrant}"] % size
-            previous, shuffle, following = st.columns(3)
-            previous.button(
-                "◀", key=f"prev_{quadrant}", on_click=step_sample, args=(quadrant, -1, size)
-            )
-            shuffle.button(
-                "🔀", key=f"shuffle_{quadrant}", on_click=shuffle_sample, args=(quadrant, size)
-            )
-            following.button(
-                "▶", key=f"next_{quadrant}", on_click=step_sample, args=(quadrant, 1, size)
-            )
+            with st.container(horizontal=True):
+                st.button(
+                    "◀", key=f"prev_{quadrant}", on_click=step_sample, args=(quadrant, -1, size)
+                )
+                st.button(
+                    "🔀", key=f"shuffle_{quadrant}", on_click=shuffle_sample, args=(quadrant, size)
+                )
+                st.button(
+                    "▶", key=f"next_{quadrant}", on_click=step_sample, args=(quadrant, 1, size)
+                )
             st.caption(f"{name} #{sample + 1} of {size}")
             tiles.append(gallery[label][sample])
             classes.append(label)
@@ -274,21 +425,21 @@ def read_upload(upload, size: int) -> np.ndarray | None:
 def upload_whole_controls() -> np.ndarray | None:
     upload = st.file_uploader(
         "Your image (it is centre-cropped and resized to 64x64)",
-        type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+        type=UPLOAD_TYPES,
         key="upload_whole",
     )
-    return read_upload(upload, 64)
+    composite = read_upload(upload, 64)
+    if composite is None:
+        st.info("Choose an image to upload above.")
+    return composite
 
 
 def upload_tiles_controls() -> np.ndarray | None:
-    columns = st.columns(4)
     tiles = []
-    for quadrant, column in enumerate(columns):
+    for quadrant, column in enumerate(st.columns(4)):
         with column:
             upload = st.file_uploader(
-                QUADRANT_NAMES[quadrant],
-                type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                key=f"upload_tile_{quadrant}",
+                QUADRANT_NAMES[quadrant], type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
             )
             tiles.append(read_upload(upload, 32))
     if any(tile is None for tile in tiles):
@@ -297,22 +448,36 @@ def upload_tiles_controls() -> np.ndarray | None:
     return compose(np.stack(tiles))
 
 
-def show_composite(composite: np.ndarray, classes: np.ndarray | None) -> None:
-    st.image(enlarge(composite, 5), caption="The composite the models see (64x64, enlarged)")
-    if classes is None:
+def choose_composite(source: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(composite or None while nothing usable is uploaded, its multi-hot truth or None)."""
+    if source == SOURCES[0]:
+        composite, classes = compose_controls(load_gallery_cached(str(GALLERY_PATH)))
+        return composite, multi_hot(classes[None])[0]
+    if source == SOURCES[1]:
+        return upload_whole_controls(), None
+    return upload_tiles_controls(), None
+
+
+def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
+    st.image(
+        composite_png(composite),
+        caption="The composite the models see (64x64, enlarged)",
+        output_format="PNG",
+    )
+    if truth is None:
         st.warning(
             "Your own image is outside the training distribution (four CIFAR-10 tiles of "
             "distinct classes): there is no true label set, and the models may be confidently "
             "wrong."
         )
-    else:
-        names = sorted({CLASS_NAMES[c] for c in classes}, key=CLASS_NAMES.index)
-        st.markdown("**True label set:** " + ", ".join(f"`{n}`" for n in names))
-        if len(names) < 4:
-            st.caption(
-                f"A repeated class counts once, so this composite has {len(names)} labels; "
-                "the models were trained on four distinct classes."
-            )
+        return
+    names = [CLASS_NAMES[i] for i in np.flatnonzero(truth)]
+    st.markdown("**True label set:** " + ", ".join(f"`{n}`" for n in names))
+    if len(names) < 4:
+        st.caption(
+            f"A repeated class counts once, so this composite has {len(names)} labels; "
+            "the models were trained on four distinct classes."
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,18 +491,22 @@ def decisions_for(probabilities: np.ndarray, threshold: float, top_k: int) -> np
     return evaluation.decide(probabilities, threshold)
 
 
-def show_model(name, prediction, truth, threshold, top_k, cam_class, composite) -> None:
+def show_decisions(name, prediction, truth, threshold: float, top_k: int) -> None:
+    """One model's outputs as bars against the threshold, its predicted set and its scores."""
     probabilities = np.asarray(prediction.probabilities)
     decided = decisions_for(probabilities, threshold, top_k)
     if truth is None:
         outcome = ["above threshold" if d else "below threshold" for d in decided]
     else:
         outcome = evaluation.outcomes(truth, decided)
-    frame = pd.DataFrame(
-        {"class": list(CLASS_NAMES), "probability": probabilities, "outcome": outcome}
-    )
+    bars = [
+        {"class": c, "probability": float(p), "outcome": o}
+        for c, p, o in zip(CLASS_NAMES, probabilities, outcome, strict=True)
+    ]
+    template = probability_template(not top_k, truth is not None)
+    spec = charts.with_data(template, bars=bars, threshold=[{"threshold": threshold}])
     st.subheader(MODEL_TITLES[name])
-    st.altair_chart(charts.probability_chart(frame, None if top_k else threshold), width="stretch")
+    st.vega_lite_chart(spec, width="stretch")
     predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
     st.markdown(
         "**Predicted:** " + (", ".join(f"`{n}`" for n in predicted) if predicted else "*nothing*")
@@ -345,15 +514,21 @@ def show_model(name, prediction, truth, threshold, top_k, cam_class, composite) 
     if truth is not None:
         exact = evaluation.exact_match(truth[None], decided[None])
         per_label = evaluation.per_label_accuracy(truth[None], decided[None])
-        left, right = st.columns(2)
-        left.metric("Exact match", "yes ✅" if exact == 1.0 else "no ❌")
-        right.metric("Per-label accuracy", f"{per_label:.0%}")
-    heat = overlay(enlarge(composite, 4), prediction.maps[..., cam_class])
-    st.image(
-        heat,
-        caption=f"Where {MODEL_LABELS[name]} sees “{CLASS_NAMES[cam_class]}” "
-        f"(class activation map, output {probabilities[cam_class]:.2f})",
-    )
+        st.markdown(
+            f"Exact match: **{'yes ✅' if exact == 1.0 else 'no ❌'}** · "
+            f"per-label accuracy: **{per_label:.0%}**"
+        )
+
+
+@st.fragment
+def decisions_panel(predictions: dict, truth: np.ndarray | None, shown: list, shared: bool):
+    """Threshold and top-k with every shown model's decisions: a move reruns only this part."""
+    threshold, top_k = decision_controls()
+    for column, name in zip(st.columns(len(shown)), shown, strict=True):
+        with column:
+            show_decisions(name, predictions[name], truth, threshold, top_k)
+    if shared:
+        write_state_to_url()
 
 
 def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
@@ -373,154 +548,159 @@ def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
     return CLASS_NAMES.index(name)
 
 
-# ---------------------------------------------------------------------------------------------
-# Test-set explanations (from the committed JSON only)
-# ---------------------------------------------------------------------------------------------
-
-
-def show_test_results(report: dict | None, threshold: float) -> None:
-    if report is None:
-        st.info(
-            "No test-set evaluation found. Create it with "
-            "`python -m core.evaluate models/bce.keras models/cce.keras`."
+def show_activation_maps(composite, predictions: dict, shown: list, cam_class: int) -> None:
+    for column, name in zip(st.columns(len(shown)), shown, strict=True):
+        prediction = predictions[name]
+        column.image(
+            activation_map_png(composite, prediction.maps[..., cam_class]),
+            caption=f"Where {MODEL_LABELS[name]} sees “{CLASS_NAMES[cam_class]}” "
+            f"(class activation map, output {prediction.probabilities[cam_class]:.2f})",
+            output_format="PNG",
         )
-        return
-    rows = []
-    for name, result in report["models"].items():
-        label = MODEL_LABELS.get(name, name)
-        rows.append(
-            {
-                "": f"{label} (ours)",
-                "exact match": result["exact_match"],
-                "per-label accuracy": result["per_label_accuracy"],
-                "micro F1": result["micro_f1"],
-                "macro F1": result["macro_f1"],
-                "mAP": result["mean_average_precision"],
-            }
-        )
-    for loss, numbers in evaluation.ARTICLE_RESULTS.items():
-        rows.append(
-            {
-                "": f"{loss.upper()} (article)",
-                "exact match": numbers["exact_match"],
-                "per-label accuracy": numbers["per_label_accuracy"],
-            }
-        )
-    base = report["baselines"]
-    rows.append(
-        {
-            "": "chance / all-negative",
-            "exact match": base["chance_exact_match"],
-            "per-label accuracy": base["all_negative_per_label"],
-        }
-    )
-    table = pd.DataFrame(rows).set_index("").astype(float)
-    percent = ["exact match", "per-label accuracy"]
-    shown = table.apply(
-        lambda column: column.map(
-            lambda v: "–" if pd.isna(v) else (f"{v:.2%}" if column.name in percent else f"{v:.3f}")
-        )
-    )
-    st.table(shown)
-    st.caption(
-        f"{report['test_composites']:,} seeded test composites from the CIFAR-10 test split "
-        f"({report['data']['source']}), threshold 0.5. Exact match: all 10 decisions right. "
-        "Chance exact match = 1/210 (guessing 4 of 10 classes); predicting no label at all "
-        "already gets 60% per-label accuracy."
-    )
-    sweep_rows = []
-    for name, result in report["models"].items():
-        sweep = result["threshold_sweep"]
-        for t, value in zip(sweep["threshold"], sweep["exact_match"], strict=True):
-            sweep_rows.append(
-                {"model": MODEL_LABELS.get(name, name), "threshold": t, "value": value}
-            )
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Exact match against the threshold**")
-        st.altair_chart(charts.sweep_chart(pd.DataFrame(sweep_rows), threshold), width="stretch")
-        best = {MODEL_LABELS.get(n, n): r["best_threshold"] for n, r in report["models"].items()}
-        st.caption(
-            "Best threshold on the test set: "
-            + "; ".join(
-                f"{n} {b['threshold']:.2f} ({b['exact_match']:.1%})" for n, b in best.items()
-            )
-            + ". The headline numbers stay at 0.5."
-        )
-    with right:
-        st.markdown("**F1 per class at 0.5**")
-        f1_rows = [
-            {"model": MODEL_LABELS.get(name, name), "class": CLASS_NAMES[i], "F1": value}
-            for name, result in report["models"].items()
-            for i, value in enumerate(result["per_class"]["f1"])
-        ]
-        st.altair_chart(charts.per_class_chart(pd.DataFrame(f1_rows)), width="stretch")
 
 
-def show_training_curves(histories: dict[str, dict]) -> None:
-    if not histories:
-        st.info("No training history found next to the models.")
-        return
-    frame = charts.curves_frame(histories, MODEL_LABELS)
-    columns = st.columns(3)
-    for column, (metric, title) in zip(columns, charts.CURVE_TITLES.items(), strict=True):
-        with column:
-            st.markdown(f"**{title}**")
-            floor = CCE_FLOOR if metric == "loss" and "cce" in histories else None
-            st.altair_chart(
-                charts.curves_chart(frame[frame.metric == metric], title, floor),
-                width="stretch",
-            )
-    st.caption(
-        "Validation composites come from CIFAR-10 training images held out from training. "
-        "The CCE loss flattens out above 4 ln 4 = 5.55: with four positives it cannot go lower."
-    )
+def loss_rows(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
+    """Both losses of the composite when every output is multiplied by 0.05 .. 1."""
+    scales = np.linspace(0.05, 1.0, 60)
+    scaled = probabilities[None] * scales[:, None]
+    targets = np.repeat(truth[None], len(scales), axis=0)
+    losses = {
+        "categorical (CCE)": evaluation.categorical_cross_entropy(targets, scaled),
+        "binary (BCE)": evaluation.binary_cross_entropy(targets, scaled),
+    }
+    return [
+        {"scale": float(scale), "loss": float(value), "loss kind": kind}
+        for kind, values in losses.items()
+        for scale, value in zip(scales, values, strict=True)
+    ]
 
 
-def show_why_cce_fails(prediction, truth: np.ndarray | None) -> None:
-    from core.losses import binary_loss, categorical_loss
-
+@st.fragment
+def why_cce_panel(prediction, truth: np.ndarray | None) -> None:
     st.markdown(
         "Categorical cross-entropy divides the outputs by their sum before taking the log: "
         "**only the ratios between the outputs matter.** With four true classes the best it can "
         "do is give each a quarter of the mass, so its loss never drops below "
-        f"4 ln 4 = {CCE_FLOOR:.3f}. Nothing in the loss says where 0.5 is, so whether an output "
-        "lands above the threshold is an accident of training. Multiply the CCE model's outputs "
+        f"4 ln 4 = {CCE_FLOOR:.3f}. Nothing in the loss says where the threshold is, so whether "
+        "an output lands above it is an accident of training. Multiply the CCE model's outputs "
         "by a factor below and watch its loss stay put while its decisions change; binary "
         "cross-entropy notices at once."
     )
     if prediction is None or truth is None:
         st.info("Compose an image from CIFAR-10 tiles (with its CCE prediction) to try this.")
         return
-    probabilities = np.asarray(prediction.probabilities, dtype=np.float32)
+    probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
     scale = st.slider(
         "Multiply the CCE model's outputs by", 0.05, 1.0, 1.0, step=0.01, key="cce_scale"
     )
-    scales = np.linspace(0.05, 1.0, 60, dtype=np.float32)
-    scaled = probabilities[None] * scales[:, None]
-    targets = np.repeat(truth[None], len(scales), axis=0)
-    cce = np.asarray(categorical_loss(targets, scaled))
-    bce = np.asarray(binary_loss(targets, scaled))
-    frame = pd.concat(
-        [
-            pd.DataFrame({"scale": scales, "loss": cce, "loss kind": "categorical (CCE)"}),
-            pd.DataFrame({"scale": scales, "loss": bce, "loss kind": "binary (BCE)"}),
-        ]
-    )
     current = probabilities * scale
-    decided = current > 0.5
+    decided = evaluation.decide(current, DEFAULT_THRESHOLD)
     left, right = st.columns([3, 2])
-    with left:
-        st.altair_chart(charts.loss_versus_scale_chart(frame, scale), width="stretch")
+    spec = charts.with_data(
+        loss_versus_scale_template(),
+        losses=loss_rows(probabilities, truth),
+        scale=[{"scale": scale}],
+    )
+    left.vega_lite_chart(spec, width="stretch")
     with right:
-        cce_now = float(np.asarray(categorical_loss(truth[None], current[None]))[0])
-        bce_now = float(np.asarray(binary_loss(truth[None], current[None]))[0])
+        cce_now = float(evaluation.categorical_cross_entropy(truth, current))
+        bce_now = float(evaluation.binary_cross_entropy(truth, current))
         st.metric("CCE loss", f"{cce_now:.3f}")
         st.metric("BCE loss", f"{bce_now:.3f}")
         predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
-        st.markdown("**Decisions at 0.5:** " + (", ".join(predicted) or "*nothing*"))
+        st.markdown(
+            f"**Decisions at {DEFAULT_THRESHOLD}:** " + (", ".join(predicted) or "*nothing*")
+        )
         exact = evaluation.exact_match(truth[None], decided[None])
         st.markdown("**Exact match:** " + ("yes ✅" if exact == 1.0 else "no ❌"))
+
+
+@st.fragment
+def workbench(source: str, view: str, folder: str) -> None:
+    """Compose (or upload) an image and see what the models say: a click here reruns only this."""
+    signature = model_files_signature(folder)
+    predictor, _ = load_predictor(folder, signature)
+    composite, truth = choose_composite(source)
+    if source == SOURCES[0]:
+        write_state_to_url()
+    if composite is None:
+        return
+    if predictor is None:
+        show_composite(composite, truth)
+        st.info("No model could be loaded, so there is nothing to predict (see above).")
+        return
+    predictions = predict_composite(predictor, signature, composite)
+    st.session_state.model_calls = predictor.calls
+    shown = [name for name in predictor.names if view in ("both", name)]
+    st.header("2 · What the models say")
+    left, right = st.columns([1, 3])
+    with left:
+        show_composite(composite, truth)
+    with right:
+        if shown:
+            decisions_panel(predictions, truth, shown, shared=source == SOURCES[0])
+        else:
+            st.info(f"The {view.upper()} model is not available.")
+    if shown:
+        cam_class = cam_class_control(truth, predictions)
+        show_activation_maps(composite, predictions, shown, cam_class)
+    with st.expander("Why categorical cross-entropy cannot place the threshold"):
+        why_cce_panel(predictions.get("cce"), truth)
+
+
+# ---------------------------------------------------------------------------------------------
+# Test-set explanations (from the committed JSON only)
+# ---------------------------------------------------------------------------------------------
+
+
+def show_test_results(folder: str) -> None:
+    path = Path(folder) / "evaluation.json"
+    table = results_markdown(str(path), file_stamp(path))
+    specs = test_set_specs(str(path), file_stamp(path))
+    if table is None or specs is None:
+        st.info(
+            "No test-set evaluation found. Create it with "
+            "`python -m core.evaluate models/bce.keras models/cce.keras`."
+        )
+        return
+    st.markdown(table)
+    st.caption(
+        f"{specs['composites']:,} seeded test composites from the CIFAR-10 test split "
+        f"({specs['source']}), threshold {DEFAULT_THRESHOLD}. Exact match: all 10 decisions "
+        "right. Chance exact match = 1/210 (guessing 4 of 10 classes); predicting no label at "
+        "all already gets 60% per-label accuracy."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Exact match against the threshold**")
+        st.vega_lite_chart(specs["sweep"], width="stretch")
+        st.caption(
+            "Best threshold on the test set: "
+            + "; ".join(
+                f"{n} {b['threshold']:.2f} ({b['exact_match']:.1%})"
+                for n, b in specs["best"].items()
+            )
+            + f". The dashed line and the headline numbers are at {DEFAULT_THRESHOLD}."
+        )
+    with right:
+        st.markdown(f"**F1 per class at {DEFAULT_THRESHOLD}**")
+        st.vega_lite_chart(specs["f1"], width="stretch")
+
+
+def show_training_curves(folder: str) -> None:
+    stamps = tuple(file_stamp(Path(folder) / f"{name}.history.json") for name in MODEL_LABELS)
+    specs = curve_specs(folder, stamps)
+    if not specs:
+        st.info("No training history found next to the models.")
+        return
+    for column, (metric, spec) in zip(st.columns(len(specs)), specs.items(), strict=True):
+        with column:
+            st.markdown(f"**{charts.CURVE_TITLES[metric]}**")
+            st.vega_lite_chart(spec, width="stretch")
+    st.caption(
+        "Validation composites come from CIFAR-10 training images held out from training. "
+        "The CCE loss flattens out above 4 ln 4 = 5.55: with four positives it cannot go lower."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,6 +710,7 @@ def show_why_cce_fails(prediction, truth: np.ndarray | None) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Multi-label vs multi-class", page_icon="🧩", layout="wide")
+    server_sockets_without_nagle()
     st.title("🧩 Multi-label classification: four objects, one image")
     st.markdown(
         "Each image is four CIFAR-10 pictures tiled 2x2, so it has **four labels at once**. "
@@ -539,69 +720,28 @@ def main() -> None:
     )
     folder = str(models_folder())
     try:
-        gallery = load_gallery_cached(str(GALLERY_PATH))
+        sizes = gallery_sizes(str(GALLERY_PATH))
     except ValueError as error:
-        st.error(f"{error} Rebuild it with `python -m core.gallery --data <CIFAR-10 source>`.")
+        st.error(f"{error} Rebuild it with `python -m core.gallery`.")
         return
-    sizes = {label: len(images) for label, images in gallery.items()}
     problems = restore_state_from_url(sizes)
     if problems:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
 
-    source, threshold, top_k, view = sidebar_controls()
-    signature = model_files_signature(folder)
-    predictor, model_errors = load_predictor(folder, signature)
+    source, view = sidebar_controls()
+    _, model_errors = load_predictor(folder, model_files_signature(folder))
     for message in model_errors.values():
         st.error(message)
 
     st.header("1 · Compose an image")
-    composite, truth = None, None
-    if source == SOURCES[0]:
-        composite, classes = compose_controls(gallery)
-        truth = multi_hot(classes[None])[0]
-    elif source == SOURCES[1]:
-        composite, classes = upload_whole_controls(), None
-    else:
-        composite, classes = upload_tiles_controls(), None
-    if composite is None and source == SOURCES[1]:
-        st.info("Choose an image to upload above.")
-    elif predictor is None:
-        show_composite(composite, classes)
-        st.info("No model could be loaded, so there is nothing to predict (see above).")
-
-    predictions = {}
-    if composite is not None and predictor is not None:
-        st.header("2 · What the models say")
-        predictions = predict_composite(predictor, signature, composite)
-        st.session_state.model_calls = predictor.calls
-        shown = [n for n in predictor.names if view in ("both", n)]
-        left, *columns = st.columns([2, 3, 3] if len(shown) == 2 else [2, 4])
-        with left:
-            show_composite(composite, classes)
-            cam_class = cam_class_control(truth, predictions)
-        if not shown:
-            columns[0].info(f"The {view.upper()} model is not available.")
-        for column, name in zip(columns, shown, strict=False):
-            with column:
-                show_model(name, predictions[name], truth, threshold, top_k, cam_class, composite)
+    workbench(source, view, folder)
 
     st.header("3 · The test set")
-    report = load_json(str(Path(folder) / "evaluation.json"))
-    histories = {
-        name: history
-        for name in MODEL_LABELS
-        if (history := load_json(str(Path(folder) / f"{name}.history.json")))
-    }
-    results, curves, why = st.tabs(["Results", "Training curves", "Why CCE fails"])
+    results, curves = st.tabs(["Results", "Training curves"])
     with results:
-        show_test_results(report, threshold)
+        show_test_results(folder)
     with curves:
-        show_training_curves(histories)
-    with why:
-        show_why_cce_fails(predictions.get("cce"), truth)
-
-    if source == SOURCES[0]:
-        write_state_to_url()
+        show_training_curves(folder)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,38 @@ OUTCOME_COLOURS = {
 MODEL_COLOURS = {"BCE": "#1565c0", "CCE": "#ad1457", "article recipe": "#6d4c41"}
 
 
-def vertical_rule(field: str, value: float, size: float = 1):
-    """A dashed black vertical line at `value` on the quantitative x axis named `field`."""
+def vertical_rule(field: str, value, size: float = 1):
+    """A dashed black vertical line on the quantitative x axis named `field`: at `value`, or
+    wherever the rows of `value` (a DataFrame or `alt.NamedData`) put it."""
+    data = value if not isinstance(value, int | float) else pd.DataFrame({field: [value]})
     return (
-        alt.Chart(pd.DataFrame({field: [value]}))
+        alt.Chart(data)
         .mark_rule(color="black", strokeDash=[6, 3], size=size)
         .encode(x=f"{field}:Q")
     )
+
+
+def arrow_bytes(rows: list[dict]) -> bytes:
+    """Rows as an Arrow IPC stream, the form in which Streamlit sends a chart's named dataset:
+    a chart whose datasets are bytes already skips Streamlit's pandas round trip."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(rows)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def with_data(spec: dict, **datasets: list[dict]) -> dict:
+    """A copy of a Vega-Lite `spec` whose named datasets are replaced by `datasets` (rows)."""
+    ready = {name: arrow_bytes(rows) for name, rows in datasets.items()}
+    return {**spec, "datasets": {**spec.get("datasets", {}), **ready}}
+
+
+def with_arrow_datasets(spec: dict) -> dict:
+    """A copy of a Vega-Lite `spec` (as Altair writes it) with every dataset as Arrow bytes."""
+    return with_data(spec, **spec.get("datasets", {}))
 
 
 def model_colour(frame: pd.DataFrame):
@@ -37,11 +62,14 @@ def model_colour(frame: pd.DataFrame):
     )
 
 
-def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int = 360):
-    """Horizontal bars of `probability` per `class`, coloured by `outcome`, rule at threshold."""
-    domain = [o for o in OUTCOME_COLOURS if o in set(frame["outcome"])]
+def probability_chart(data, threshold=None, outcomes=None, height: int = 360):
+    """Horizontal bars of `probability` per `class`, coloured by `outcome`, with a rule at the
+    threshold. `data` and `threshold` are rows (a DataFrame, a number) or `alt.NamedData`;
+    `outcomes` fixes the colour legend (default: the outcomes present in `data`)."""
+    if outcomes is None:
+        outcomes = [o for o in OUTCOME_COLOURS if o in set(data["outcome"])]
     bars = (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y(
@@ -50,13 +78,15 @@ def probability_chart(frame: pd.DataFrame, threshold: float | None, height: int 
                 title=None,
                 axis=alt.Axis(labelFontSize=14, labelOverlap=False),
             ),
-            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="sigmoid output"),
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="model output"),
             color=alt.Color(
                 "outcome:N",
-                scale=alt.Scale(domain=domain, range=[OUTCOME_COLOURS[o] for o in domain]),
-                legend=alt.Legend(orient="bottom", title=None, labelFontSize=12),
+                scale=alt.Scale(
+                    domain=list(outcomes), range=[OUTCOME_COLOURS[o] for o in outcomes]
+                ),
+                legend=alt.Legend(orient="bottom", title=None, labelFontSize=12, columns=2),
             ),
-            tooltip=["class", alt.Tooltip("probability:Q", format=".3f"), "outcome"],
+            tooltip=["class:N", alt.Tooltip("probability:Q", format=".3f"), "outcome:N"],
         )
     )
     text = bars.mark_text(align="left", dx=3, fontSize=12).encode(
@@ -201,16 +231,17 @@ def minutes_chart(
     return (lines + level + level_text + budget_rule + budget_text).properties(height=300)
 
 
-def loss_versus_scale_chart(frame: pd.DataFrame, scale: float):
-    """Loss of each kind against the factor the outputs are multiplied by."""
+def loss_versus_scale_chart(data, scale):
+    """Loss of each kind against the factor the outputs are multiplied by; `data` and `scale`
+    are rows (a DataFrame, a number) or `alt.NamedData`."""
     lines = (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_line(strokeWidth=3)
         .encode(
             x=alt.X("scale:Q", title="outputs multiplied by"),
             y=alt.Y("loss:Q", title="loss on this composite"),
             color=alt.Color("loss kind:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["loss kind", "scale", alt.Tooltip("loss:Q", format=".3f")],
+            tooltip=["loss kind:N", "scale:Q", alt.Tooltip("loss:Q", format=".3f")],
         )
     )
     return (lines + vertical_rule("scale", scale)).properties(height=240)

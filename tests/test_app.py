@@ -57,6 +57,14 @@ def markdown_starting(at, prefix):
     return [m.value for m in at.markdown if m.value.startswith(prefix)]
 
 
+def results_table(at) -> dict[str, dict[str, str]]:
+    """The test-set table (a Markdown table) as {row label: {column: cell}}."""
+    text = next(m.value for m in at.markdown if m.value.startswith("| |"))
+    lines = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()]
+    header, rows = lines[0], lines[2:]
+    return {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+
+
 def charts(at):
     return at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
 
@@ -72,10 +80,12 @@ def test_app_runs_and_shows_both_models(fixture_models, monkeypatch):
         "**True label set:** `airplane`, `cat`, `dog`, `ship`"
     ]
     assert at.query_params["c0"] == ["airplane"] or at.query_params["c0"] == "airplane"
-    table = at.table[0].value
-    assert table.loc["BCE (article)", "exact match"] == "49.19%"
-    assert table.loc["BCE (article)", "mAP"] == "–"
-    assert table.loc["chance / all-negative", "per-label accuracy"] == "60.00%"
+    table = results_table(at)
+    assert table["BCE (article)"]["exact match"] == "49.19%"
+    assert table["BCE (article)"]["mAP"] == "–"
+    assert table["chance / all-negative"]["per-label accuracy"] == "60.00%"
+    report = json.loads((fixture_models / "evaluation.json").read_text())
+    assert table["BCE (ours)"]["exact match"] == f"{report['models']['bce']['exact_match']:.2%}"
 
 
 def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
@@ -224,3 +234,18 @@ def test_committed_models_serve_the_app(monkeypatch):
     # A trained model is far above chance (1/210) on exact match.
     assert report["models"]["bce"]["exact_match"] > 20 * report["baselines"]["chance_exact_match"]
     assert len(markdown_starting(at, "**Predicted:**")) == 2
+
+
+@pytest.mark.parametrize(
+    "source", ["Compose from CIFAR-10", "Upload one image", "Upload four tiles"]
+)
+def test_every_source_without_models_explains_instead_of_failing(monkeypatch, tmp_path, source):
+    at = start(tmp_path, monkeypatch)
+    at.radio(key="source").set_value(source).run()
+    assert not at.exception
+    assert any("bce.keras" in e.value and "is missing" in e.value for e in at.error)
+    messages = [i.value for i in at.info]
+    if source == "Compose from CIFAR-10":
+        assert any(m.startswith("No model could be loaded") for m in messages)
+    else:
+        assert any("upload" in m.lower() for m in messages)

@@ -1,0 +1,419 @@
+"""Classroom load benchmark (not a test): simulated students against the demo's server.
+
+    python bench/classroom.py                      # one `streamlit run` process; 1, 10, 30, 100
+    python bench/classroom.py --workers 2          # deploy/serve-local: 2 workers behind HAProxy
+    python bench/classroom.py --students 10 --seconds 15   # a short smoke
+
+The benchmark starts the server itself on a free loopback port and stops it at the end. Each
+student speaks Streamlit's websocket protocol as a browser does: it fetches the page (which sets
+the load balancer's cookie), opens `/_stcore/stream` with that cookie, asks for a run with its
+own composite in the query string, and fetches the images the page shows. Then, every 1-4 s
+until its time is up, it either clicks "Random composite" or moves the threshold slider, sent
+with the id of the fragment the widget lives in, as the browser sends it. A page load or an
+interaction is done when the server sends `script_finished`. Errors: exception elements, runs
+that did not finish successfully, images that did not load, dropped sockets, and interactions
+with no answer within 60 s. Server memory is the resident set of the server's processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+ANSWER_TIMEOUT = 60.0  # seconds without `script_finished` before an interaction counts as lost
+THINKING_SECONDS = (1.0, 4.0)  # a student's pause between two interactions
+
+
+@dataclass
+class Tally:
+    """What the students of one run measured."""
+
+    page_loads: list[float] = field(default_factory=list)
+    thresholds: list[float] = field(default_factory=list)  # threshold moves
+    composites: list[float] = field(default_factory=list)  # "Random composite" clicks
+    errors: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+
+    def error(self, kind: str, detail: str = "") -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        if detail and len(self.examples) < 5:
+            self.examples.append(f"{kind}: {detail}")
+
+
+# ---------------------------------------------------------------------------------------------
+# One student
+# ---------------------------------------------------------------------------------------------
+
+
+async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[int, list[str]]:
+    """(status, Set-Cookie values) of a plain HTTP/1.1 GET; the body is read and dropped."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        headers = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+        if cookie:
+            headers += f"Cookie: {cookie}\r\n"
+        writer.write((headers + "\r\n").encode())
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+    head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    cookies = [
+        line.split(":", 1)[1].strip().split(";", 1)[0]
+        for line in head[1:]
+        if line.lower().startswith("set-cookie:")
+    ]
+    return status, cookies
+
+
+class Session:
+    """One student's websocket session: sends runs, reads the page back as it arrives."""
+
+    def __init__(self, socket_, tally: Tally):
+        self.socket = socket_
+        self.tally = tally
+        self.widgets: dict[str, tuple[str, str]] = {}  # user key -> (widget id, fragment id)
+        self.images: list[str] = []
+        self.query = ""
+
+    async def run(self, widget=None, fragment_id: str = "") -> bool:
+        """Ask for a run (with one widget's new state) and read until it finishes."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = self.query
+        if widget is not None:
+            state.widget_states.widgets.append(widget)
+        state.fragment_id = fragment_id
+        self.images = []
+        await self.socket.send(message.SerializeToString())
+        return await asyncio.wait_for(self.read_until_finished(), ANSWER_TIMEOUT)
+
+    async def read_until_finished(self) -> bool:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await self.socket.recv())
+            kind = message.WhichOneof("type")
+            if kind == "delta":
+                self.read_delta(message.delta)
+            elif kind == "page_info_changed":
+                self.query = message.page_info_changed.query_string
+            elif kind == "script_finished":
+                status = message.script_finished
+                if status in (ForwardMsg.FINISHED_SUCCESSFULLY, 3):  # 3: a fragment's run
+                    return True
+                if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # a newer run of ours follows
+                self.tally.error("failed script run", f"status {status}")
+                return False
+
+    def read_delta(self, delta) -> None:
+        if delta.WhichOneof("type") != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind == "exception":
+            self.tally.error("exception element", element.exception.message[:120])
+        elif kind == "alert" and element.alert.format == 1:  # 1: st.error
+            self.tally.error("error message", element.alert.body[:120])
+        elif kind == "imgs":
+            self.images.extend(image.url for image in element.imgs.imgs)
+        elif kind in ("slider", "button"):
+            widget_id = getattr(element, kind).id
+            self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, delta.fragment_id)
+
+
+async def fetch_images(host, port, session: Session, cookie: str, tally: Tally) -> None:
+    for url in session.images:
+        status, _ = await http_get(host, port, url, cookie)
+        if status != 200:
+            tally.error("image not served", f"{url} -> {status}")
+
+
+def random_query(rng: random.Random) -> str:
+    classes = rng.sample(CLASSES, 4)
+    parts = [f"c{q}={name}&s{q}={rng.randrange(30)}" for q, name in enumerate(classes)]
+    return "&".join(parts) + f"&t={rng.choice((0.3, 0.4, 0.5, 0.6)):.2f}"
+
+
+def next_interaction(session: Session, rng: random.Random):
+    """(widget state, fragment id, is a new composite): a click on "Random composite" or a
+    threshold move, half and half."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    widget = WidgetState()
+    if rng.random() < 0.5:
+        widget.id, fragment_id = session.widgets["random"]
+        widget.trigger_value = True
+        return widget, fragment_id, True
+    widget.id, fragment_id = session.widgets["threshold"]
+    widget.double_array_value.data.append(round(rng.uniform(0.05, 0.95), 2))
+    return widget, fragment_id, False
+
+
+async def student(host: str, port: int, seconds: float, seed: int, tally: Tally) -> None:
+    import websockets
+
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    try:
+        status, cookies = await http_get(host, port, "/")
+        if status != 200:
+            tally.error("page not served", f"/ -> {status}")
+            return
+        cookie = "; ".join(cookies)
+        headers = {"Cookie": cookie} if cookie else {}
+        async with websockets.connect(
+            f"ws://{host}:{port}/_stcore/stream",
+            subprotocols=["streamlit"],
+            additional_headers=headers,
+            max_size=None,
+            open_timeout=ANSWER_TIMEOUT,
+        ) as socket_:
+            session = Session(socket_, tally)
+            session.query = random_query(rng)
+            started = time.perf_counter()
+            if not await session.run():
+                return
+            tally.page_loads.append(time.perf_counter() - started)
+            await fetch_images(host, port, session, cookie, tally)
+            if not {"threshold", "random"} <= set(session.widgets):
+                tally.error("page incomplete", "no threshold slider or random button")
+                return
+            while time.monotonic() + THINKING_SECONDS[1] < deadline:
+                await asyncio.sleep(rng.uniform(*THINKING_SECONDS))
+                widget, fragment_id, new_composite = next_interaction(session, rng)
+                started = time.perf_counter()
+                if await session.run(widget, fragment_id):
+                    times = tally.composites if new_composite else tally.thresholds
+                    times.append(time.perf_counter() - started)
+                await fetch_images(host, port, session, cookie, tally)
+    except TimeoutError:
+        tally.error("no answer within 60 s")
+    except (OSError, websockets.ConnectionClosed) as error:
+        tally.error("dropped socket", f"{type(error).__name__}: {error}")
+
+
+async def classroom(host, port, students: int, seconds: float, tally: Tally) -> None:
+    """`students` students who arrive over the first few seconds and stay until `seconds`."""
+    arrival = min(10.0, seconds / 4)
+
+    async def arrive(index):
+        delay = arrival * index / max(students, 1)
+        await asyncio.sleep(delay)
+        await student(host, port, seconds - delay, seed=index, tally=tally)
+
+    await asyncio.gather(*(arrive(i) for i in range(students)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The server and its memory
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(workers: int, port: int, log_path: Path) -> subprocess.Popen:
+    """One `streamlit run` (workers=1) or deploy/serve-local with `workers` workers."""
+    if workers == 1:
+        command = [sys.executable, "-m", "streamlit", "run", "demo/app.py"]
+        command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    else:
+        command = [str(REPO / "deploy" / "serve-local"), "--workers", str(workers)]
+        command += ["--port", str(port), "--address", "127.0.0.1"]
+    env = dict(os.environ, PYTHON=sys.executable)
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the server did not answer {url}/_stcore/health in {timeout:.0f} s")
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def resident_mib(pid: int) -> float:
+    """Resident memory of `pid` and its descendants, in MiB."""
+    total = 0
+    for member in descendants(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def timing(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return (
+        f"{statistics.median(values) * 1000:.0f} / {percentile(values, 0.95) * 1000:.0f} / "
+        f"{max(values) * 1000:.0f}"
+    )
+
+
+def measure(host, port, process, students, seconds) -> tuple[Tally, dict]:
+    """Run one class while sampling the server's memory every half second."""
+    tally = Tally()
+    memory = {"before": resident_mib(process.pid), "peak": 0.0}
+
+    async def with_sampling():
+        task = asyncio.ensure_future(classroom(host, port, students, seconds, tally))
+        while not task.done():
+            memory["peak"] = max(memory["peak"], resident_mib(process.pid))
+            await asyncio.sleep(0.5)
+        await task
+
+    asyncio.run(with_sampling())
+    memory["after"] = resident_mib(process.pid)
+    return tally, memory
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=1, help="1: one process; more: serve-local")
+    parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30, 100])
+    parser.add_argument("--seconds", type=float, default=60, help="how long each class lasts")
+    parser.add_argument(
+        "--settle", type=float, default=0, help="seconds to watch memory after the last class"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.workers <= 16 or max(args.students) > 200 or not 5 <= args.seconds <= 600:
+        parser.error("workers 1..16, at most 200 students, 5..600 seconds per class")
+
+    host, port = "127.0.0.1", free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-{port}.log"
+    process = start_server(args.workers, port, log_path)
+    rows, failures = [], 0
+    try:
+        wait_until_healthy(f"http://{host}:{port}", process)
+        # A few students first, so that every worker has loaded the models and filled its caches.
+        warm_up, _ = measure(host, port, process, 2 * args.workers, 8)
+        failures += sum(warm_up.errors.values())
+        idle = resident_mib(process.pid)
+        for students in args.students:
+            tally, memory = measure(host, port, process, students, args.seconds)
+            failures += sum(tally.errors.values())
+            rows.append((students, tally, memory))
+            print_row(args.workers, students, tally, memory, flush=True)
+            for example in tally.examples:
+                print(f"    {example}", flush=True)
+        settle = []
+        started = time.monotonic()
+        while time.monotonic() - started < args.settle:
+            time.sleep(min(15.0, args.settle))
+            settle.append((time.monotonic() - started, resident_mib(process.pid)))
+    finally:
+        stop_server(process)
+    print_table(args.workers, idle, rows, settle)
+    if failures:
+        print(f"{failures} errors; server log: {log_path}")
+    return 1 if failures else 0
+
+
+def print_row(workers, students, tally, memory, flush=False) -> None:
+    print(
+        f"  {workers} process(es), {students} students: page load {timing(tally.page_loads)}, "
+        f"threshold {timing(tally.thresholds)}, new composite {timing(tally.composites)} ms; "
+        f"errors {sum(tally.errors.values())}; RSS {memory['before']:.0f} -> "
+        f"{memory['peak']:.0f} -> {memory['after']:.0f} MiB",
+        flush=flush,
+    )
+
+
+def print_table(workers, idle, rows, settle) -> None:
+    server = "1 process" if workers == 1 else f"serve-local, {workers} workers"
+    print(f"\nClassroom benchmark, {server}, idle RSS {idle:.0f} MiB (p50 / p95 / max, ms)\n")
+    print(
+        "| students | page load | threshold move | new composite | interactions | errors | "
+        "RSS before / peak / after (MiB) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for students, tally, memory in rows:
+        count = len(tally.thresholds) + len(tally.composites)
+        print(
+            f"| {students} | {timing(tally.page_loads)} | {timing(tally.thresholds)} | "
+            f"{timing(tally.composites)} | {count} | {sum(tally.errors.values())} | "
+            f"{memory['before']:.0f} / {memory['peak']:.0f} / {memory['after']:.0f} |"
+        )
+    if settle:
+        print(
+            "\nMemory after the students left: "
+            + ", ".join(f"{seconds:.0f} s: {mib:.0f} MiB" for seconds, mib in settle)
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
