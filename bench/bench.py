@@ -8,8 +8,11 @@
 2. Training: images/s of `fit` steps in float32 vs mixed_bfloat16.
 3. Inference for one composite: eager `model(x)` per model vs the app's `Predictor`
    (both models in one compiled call, with activation maps).
-4. The app's server-side work per interaction (compose + both predictions + maps + overlays)
-   and its cold start (load both models and trace the combined call).
+4. The core calls of one new composite (compose + both predictions + maps + overlays), the
+   cold start (load both models and compile the combined call), and the two costs a Streamlit
+   server adds between runs: Keras' clear_session (a plain tf.function rebuilds its kernels, an
+   XLA one does not) and a full garbage collection (cheap once the loaded objects are frozen).
+   The page's cost through the server is bench/classroom.py's to measure.
 """
 
 from __future__ import annotations
@@ -172,8 +175,48 @@ def bench_inference(images, labels, folder: Path):
 
     interaction()
     per_interaction = statistics.median(best_of(interaction, 1) for _ in range(20))
-    row("app interaction (server side)", f"{per_interaction * 1000:.1f} ms", "(median of 20)")
+    row(
+        "core calls of one new composite",
+        f"{per_interaction * 1000:.1f} ms",
+        "(not the page: bench/classroom.py measures a page's runs through the server)",
+    )
     row("app cold start (load + trace)", f"{cold:.1f} s")
+    bench_server_effects(models, predictor, x[:1])
+
+
+def bench_server_effects(models, predictor, composite):
+    """What a Streamlit server does between two runs, and how the app copes with it."""
+    import gc
+
+    import keras
+    import tensorflow as tf
+
+    plain = tf.function(lambda pixels: [m(pixels, training=False) for m in models.values()])
+    pixels = tf.constant(composite.astype(np.float32))
+    plain(pixels)
+
+    def after_clear_session(function):
+        # Streamlit calls keras.backend.clear_session() after every script run.
+        def run():
+            keras.backend.clear_session(free_memory=False)
+            function()
+
+        return run
+
+    plain_cleared = statistics.median(
+        best_of(after_clear_session(lambda: plain(pixels)), 1) for _ in range(10)
+    )
+    xla_cleared = statistics.median(
+        best_of(after_clear_session(lambda: predictor.predict(composite)), 1) for _ in range(10)
+    )
+    row("both models after clear_session, tf.function", f"{plain_cleared * 1000:.1f} ms")
+    row("both models after clear_session, XLA (app)", f"{xla_cleared * 1000:.1f} ms")
+    full = best_of(gc.collect, 3)
+    gc.freeze()
+    frozen = best_of(gc.collect, 3)
+    gc.unfreeze()
+    row("gc.collect() with TensorFlow loaded", f"{full * 1000:.1f} ms", "(after every run)")
+    row("gc.collect() after gc.freeze() (app)", f"{frozen * 1000:.2f} ms")
 
 
 def main() -> None:

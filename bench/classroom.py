@@ -46,6 +46,8 @@ class Tally:
     composites: list[float] = field(default_factory=list)  # "Random composite" clicks
     errors: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
+    server_cpu_per_run: float = 0.0  # server CPU seconds per page load or interaction
+    client_cpu: float = 0.0  # CPU seconds the simulated students themselves used
 
     def error(self, kind: str, detail: str = "") -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -282,6 +284,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and its descendants so far, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in descendants(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def resident_mib(pid: int) -> float:
     """Resident memory of `pid` and its descendants, in MiB."""
     total = 0
@@ -328,6 +343,7 @@ def measure(host, port, process, students, seconds) -> tuple[Tally, dict]:
     """Run one class while sampling the server's memory every half second."""
     tally = Tally()
     memory = {"before": resident_mib(process.pid), "peak": 0.0}
+    server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
 
     async def with_sampling():
         task = asyncio.ensure_future(classroom(host, port, students, seconds, tally))
@@ -338,6 +354,9 @@ def measure(host, port, process, students, seconds) -> tuple[Tally, dict]:
 
     asyncio.run(with_sampling())
     memory["after"] = resident_mib(process.pid)
+    runs = len(tally.page_loads) + len(tally.thresholds) + len(tally.composites)
+    tally.server_cpu_per_run = (cpu_seconds(process.pid) - server_cpu) / max(runs, 1)
+    tally.client_cpu = time.process_time() - client_cpu
     return tally, memory
 
 
@@ -387,7 +406,8 @@ def print_row(workers, students, tally, memory, flush=False) -> None:
     print(
         f"  {workers} process(es), {students} students: page load {timing(tally.page_loads)}, "
         f"threshold {timing(tally.thresholds)}, new composite {timing(tally.composites)} ms; "
-        f"errors {sum(tally.errors.values())}; RSS {memory['before']:.0f} -> "
+        f"errors {sum(tally.errors.values())}; server CPU {tally.server_cpu_per_run * 1000:.0f} "
+        f"ms per run, students' CPU {tally.client_cpu:.0f} s; RSS {memory['before']:.0f} -> "
         f"{memory['peak']:.0f} -> {memory['after']:.0f} MiB",
         flush=flush,
     )
@@ -398,14 +418,15 @@ def print_table(workers, idle, rows, settle) -> None:
     print(f"\nClassroom benchmark, {server}, idle RSS {idle:.0f} MiB (p50 / p95 / max, ms)\n")
     print(
         "| students | page load | threshold move | new composite | interactions | errors | "
-        "RSS before / peak / after (MiB) |"
+        "server CPU per run | RSS before / peak / after (MiB) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for students, tally, memory in rows:
         count = len(tally.thresholds) + len(tally.composites)
         print(
             f"| {students} | {timing(tally.page_loads)} | {timing(tally.thresholds)} | "
             f"{timing(tally.composites)} | {count} | {sum(tally.errors.values())} | "
+            f"{tally.server_cpu_per_run * 1000:.0f} ms | "
             f"{memory['before']:.0f} / {memory['peak']:.0f} / {memory['after']:.0f} |"
         )
     if settle:

@@ -1,9 +1,10 @@
 """Multi-label metrics in NumPy, for the evaluation CLI, the reports and the app.
 
 Conventions: `y_true` is an (n, L) 0/1 matrix, `scores` an (n, L) matrix of probabilities and
-`y_pred` an (n, L) boolean matrix of decisions. A label is decided present when its score is
-strictly above the threshold, as in `core.metrics`. Where a ratio has a zero denominator
-(a class never predicted, say) it is 0, as scikit-learn's `zero_division=0`.
+`y_pred` an (n, L) boolean matrix of decisions. A label is decided present when its score is at
+least the threshold (`score >= THRESHOLD`, the article's `K.greater_equal`), as in
+`core.metrics`. Where a ratio has a zero denominator (a class never predicted, say) it is 0, as
+scikit-learn's `zero_division=0`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from math import comb
 
 import numpy as np
 
-DEFAULT_THRESHOLD = 0.5
+THRESHOLD = 0.5  # the article's: a label is present when its output is >= 0.5
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] inside the logs
 ARTICLE_RESULTS = {
     "bce": {"exact_match": 0.4919, "per_label_accuracy": 0.9116},
@@ -30,9 +31,9 @@ def _divide(numerator, denominator):
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
 
 
-def decide(scores, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    """Decisions: label i is present when score_i > threshold."""
-    return np.asarray(scores) > threshold
+def decide(scores, threshold: float = THRESHOLD) -> np.ndarray:
+    """Decisions: label i is present when score_i >= threshold."""
+    return np.asarray(scores) >= threshold
 
 
 def top_k(scores, k: int) -> np.ndarray:
@@ -154,7 +155,7 @@ def threshold_sweep(y_true, scores, thresholds=None) -> dict[str, list[float]]:
     truth, scores = _as_labels(y_true), np.asarray(scores)
     exact, per_label = [], []
     for threshold in thresholds:
-        correct = truth == (scores > threshold)
+        correct = truth == (scores >= threshold)
         exact.append(float(np.mean(np.all(correct, axis=-1))))
         per_label.append(float(np.mean(correct)))
     return {
@@ -185,7 +186,7 @@ def baselines(y_true, labels_per_sample: int = 4) -> dict[str, float]:
     }
 
 
-def summarize(y_true, scores, threshold: float = DEFAULT_THRESHOLD) -> dict:
+def summarize(y_true, scores, threshold: float = THRESHOLD) -> dict:
     """Every headline metric at one threshold, plus the threshold-free ones."""
     y_pred = decide(scores, threshold)
     per_class = per_class_scores(y_true, y_pred)

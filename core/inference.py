@@ -25,6 +25,21 @@ def sigmoid(logits):
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
 
 
+def one_thread_per_call() -> bool:
+    """Run every TensorFlow call on the calling thread alone, as a server should: its cores are
+    shared by many sessions, and a call spread over worker threads costs more CPU in all (the
+    workers spin while they wait). Must come before TensorFlow runs its first operation; returns
+    False, changing nothing, when that has already happened."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        return False
+    return True
+
+
 def load_trained_model(path: str | Path):
     """Load a `.keras` model for inference (no custom objects or optimizer needed)."""
     import keras

@@ -26,7 +26,7 @@ from PIL import Image
 from core import evaluation
 from core.cam import overlay
 from core.data import CLASS_NAMES, QUADRANT_NAMES, compose, multi_hot
-from core.evaluation import DEFAULT_THRESHOLD
+from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.gallery import load_gallery
 from core.images import ImageError, enlarge, load_upload
@@ -35,14 +35,16 @@ from demo import charts, sockets
 REPO = Path(__file__).resolve().parents[1]
 MODEL_LABELS = {"bce": "BCE", "cce": "CCE"}
 MODEL_TITLES = {
-    "bce": "Sigmoids + binary cross-entropy (the multi-label loss)",
-    "cce": "Sigmoids + categorical cross-entropy (the multi-class loss)",
+    "bce": "BCE · sigmoids + binary cross-entropy",
+    "cce": "CCE · sigmoids + categorical cross-entropy",
 }
 DEFAULT_CLASSES = ("airplane", "cat", "ship", "dog")
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
 VIEWS = ("both", "bce", "cce")
 CCE_FLOOR = 4 * math.log(4)
 TRAIN_HINT = "python -m core.train --loss {name}"
+CHART_HEIGHT = 340  # pixels: ten bars, readable from the back of a classroom
+IMAGE_SCALE = 4  # the 64x64 composite and its activation maps are shown 4x enlarged: 256 pixels
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
@@ -68,8 +70,9 @@ def model_files_signature(folder: str) -> tuple:
 @st.cache_resource(show_spinner="Loading the models…", max_entries=4)
 def load_predictor(folder: str, signature: tuple):
     """(Predictor or None, {model name: error message}) for the models found in `folder`."""
-    from core.inference import Predictor, load_trained_model
+    from core.inference import Predictor, load_trained_model, one_thread_per_call
 
+    one_thread_per_call()
     models, errors = {}, {}
     for name in MODEL_LABELS:
         path = Path(folder) / f"{name}.keras"
@@ -92,12 +95,20 @@ def load_predictor(folder: str, signature: tuple):
         return None, {
             name: f"The models do not have the expected layers: {error}" for name in models
         }
-    # Streamlit collects garbage after every run (and clears the Keras session, which collects
-    # again): with TensorFlow loaded, each full collection walks ~370,000 objects, ~170 ms.
-    # Freezing the objects alive now (modules, models, traced graphs) takes them out of every
-    # later collection, so a run pays only for the objects it creates itself.
-    gc.freeze()
     return predictor, errors
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_loaded_objects() -> None:
+    """Once per process, after the first page: take every object alive now out of the garbage
+    collector's reach.
+
+    After every run Streamlit clears the Keras session, which collects garbage: with TensorFlow
+    loaded a full collection walks ~370,000 objects (~170 ms). The modules, models, compiled
+    functions and caches loaded by the first page live as long as the process, so freezing them
+    leaves each collection only the objects the runs create themselves.
+    """
+    gc.freeze()
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,15 +150,15 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def composite_png(composite: np.ndarray) -> bytes:
-    """The composite enlarged 5x as PNG bytes, encoded once per composite."""
-    return png_bytes(enlarge(composite, 5))
+    """The composite enlarged as PNG bytes, encoded once per composite."""
+    return png_bytes(enlarge(composite, IMAGE_SCALE))
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> bytes:
-    """A class activation map over the composite, enlarged 4x, as PNG bytes. Blending before
-    the (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
-    return png_bytes(enlarge(overlay(composite, activation_map), 4))
+    """A class activation map over the composite, enlarged, as PNG bytes. Blending before the
+    (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
+    return png_bytes(enlarge(overlay(composite, activation_map), IMAGE_SCALE))
 
 
 @st.cache_data(show_spinner=False)
@@ -223,7 +234,7 @@ def test_set_specs(path: str, stamp: int | None) -> dict | None:
             f1_rows.append({"model": model, "class": CLASS_NAMES[index], "F1": value})
     return {
         "sweep": charts.with_arrow_datasets(
-            charts.sweep_chart(pd.DataFrame(sweep_rows), DEFAULT_THRESHOLD).to_dict()
+            charts.sweep_chart(pd.DataFrame(sweep_rows), THRESHOLD).to_dict()
         ),
         "f1": charts.with_arrow_datasets(charts.per_class_chart(pd.DataFrame(f1_rows)).to_dict()),
         "best": {MODEL_LABELS.get(n, n): r["best_threshold"] for n, r in report["models"].items()},
@@ -275,7 +286,7 @@ def restore_state_from_url(gallery_sizes: dict[int, int]) -> list[str]:
             problems.append(f"sample {sample!r} is not a number")
             sample = "0"
         st.session_state[f"sample_{quadrant}"] = int(sample) % size
-    threshold = params.get("t", f"{DEFAULT_THRESHOLD:.2f}")
+    threshold = params.get("t", f"{THRESHOLD:.2f}")
     try:
         value = float(threshold)
         if not 0.0 <= value <= 1.0:
@@ -283,7 +294,7 @@ def restore_state_from_url(gallery_sizes: dict[int, int]) -> list[str]:
         st.session_state.threshold = round(value, 2)
     except ValueError:
         problems.append(f"threshold {threshold!r} is not between 0 and 1")
-        st.session_state.threshold = DEFAULT_THRESHOLD
+        st.session_state.threshold = THRESHOLD
     k = params.get("k", "0")
     st.session_state.top_k = int(k) if k.isdigit() and 0 <= int(k) <= 10 else 0
     if k != str(st.session_state.top_k):
@@ -313,15 +324,6 @@ def write_state_to_url() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def step_sample(quadrant: int, step: int, size: int) -> None:
-    key = f"sample_{quadrant}"
-    st.session_state[key] = (st.session_state[key] + step) % size
-
-
-def shuffle_sample(quadrant: int, size: int) -> None:
-    st.session_state[f"sample_{quadrant}"] = int(np.random.default_rng().integers(size))
-
-
 def random_composite(sizes: dict[int, int]) -> None:
     """The article's rule: four distinct classes in random quadrants, random images of each."""
     rng = np.random.default_rng()
@@ -334,22 +336,19 @@ def reset_sample(quadrant: int) -> None:
     st.session_state[f"sample_{quadrant}"] = 0
 
 
-def sidebar_controls() -> tuple[str, str]:
-    """Image source and model view."""
-    with st.sidebar:
-        st.header("Controls")
-        source = st.radio("Image source", SOURCES, key="source")
-        view = st.radio(
-            "Models",
-            VIEWS,
-            key="view",
-            format_func=lambda v: {"both": "BCE and CCE side by side"}.get(v, v.upper() + " only"),
-        )
-        st.caption(
-            "The state of the page is in its address: copy the link to share this exact "
-            "composite, threshold and view."
-        )
-    return source, view
+def source_control() -> str:
+    short = {SOURCES[0]: "CIFAR-10 tiles", SOURCES[1]: "Your image", SOURCES[2]: "Your 4 tiles"}
+    return st.radio("Image source", SOURCES, key="source", horizontal=True, format_func=short.get)
+
+
+def view_control() -> str:
+    return st.radio(
+        "Models",
+        VIEWS,
+        key="view",
+        horizontal=True,
+        format_func=lambda v: {"both": "BCE and CCE side by side"}.get(v, v.upper() + " only"),
+    )
 
 
 def decision_controls() -> tuple[float, int]:
@@ -364,7 +363,7 @@ def decision_controls() -> tuple[float, int]:
         help="A class is predicted present when its output is at least this value.",
     )
     top_k = right.number_input(
-        "Top-k: predict the k highest outputs (0 = use the threshold)",
+        "Top-k (0 = use the threshold)",
         min_value=0,
         max_value=10,
         step=1,
@@ -373,41 +372,46 @@ def decision_controls() -> tuple[float, int]:
     return float(threshold), int(top_k)
 
 
+def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int, int]:
+    """A class and one of its images for one quadrant; returns (class index, sample index)."""
+    name = st.selectbox(
+        QUADRANT_NAMES[quadrant],
+        CLASS_NAMES,
+        key=f"class_{quadrant}",
+        on_change=reset_sample,
+        args=(quadrant,),
+    )
+    label = CLASS_NAMES.index(name)
+    st.session_state[f"sample_{quadrant}"] %= sizes[label]
+    st.number_input(
+        f"{QUADRANT_NAMES[quadrant]} image",
+        min_value=0,
+        max_value=sizes[label] - 1,
+        step=1,
+        key=f"sample_{quadrant}",
+        help="Which of the gallery's images of this class: − and + step through them.",
+    )
+    return label, st.session_state[f"sample_{quadrant}"]
+
+
 def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Four quadrant pickers; returns (composite uint8 64x64x3, (4,) class indices)."""
+    """Four quadrant pickers laid out like the composite; returns (composite uint8 64x64x3,
+    (4,) class indices)."""
     sizes = {label: len(images) for label, images in gallery.items()}
     st.button(
         "🎲 Random composite (4 distinct classes)",
         on_click=random_composite,
         args=(sizes,),
         key="random",
+        width="stretch",
     )
-    tiles, classes = [], []
-    for quadrant, column in enumerate(st.columns(4)):
-        with column:
-            name = st.selectbox(
-                QUADRANT_NAMES[quadrant],
-                CLASS_NAMES,
-                key=f"class_{quadrant}",
-                on_change=reset_sample,
-                args=(quadrant,),
-            )
-            label = CLASS_NAMES.index(name)
-            size = sizes[label]
-            sample = st.session_state[f"sample_{quadrant}"] % size
-            with st.container(horizontal=True):
-                st.button(
-                    "◀", key=f"prev_{quadrant}", on_click=step_sample, args=(quadrant, -1, size)
-                )
-                st.button(
-                    "🔀", key=f"shuffle_{quadrant}", on_click=shuffle_sample, args=(quadrant, size)
-                )
-                st.button(
-                    "▶", key=f"next_{quadrant}", on_click=step_sample, args=(quadrant, 1, size)
-                )
-            st.caption(f"{name} #{sample + 1} of {size}")
-            tiles.append(gallery[label][sample])
-            classes.append(label)
+    picked = {}
+    for row in range(2):
+        for column, quadrant in zip(st.columns(2), (2 * row, 2 * row + 1), strict=True):
+            with column:
+                picked[quadrant] = quadrant_picker(quadrant, sizes)
+    classes = [picked[q][0] for q in range(4)]
+    tiles = [gallery[label][sample] for label, sample in (picked[q] for q in range(4))]
     return compose(np.stack(tiles)), np.asarray(classes)
 
 
@@ -424,7 +428,7 @@ def read_upload(upload, size: int) -> np.ndarray | None:
 
 def upload_whole_controls() -> np.ndarray | None:
     upload = st.file_uploader(
-        "Your image (it is centre-cropped and resized to 64x64)",
+        "Your image (centre-cropped and resized to 64x64)",
         type=UPLOAD_TYPES,
         key="upload_whole",
     )
@@ -436,12 +440,11 @@ def upload_whole_controls() -> np.ndarray | None:
 
 def upload_tiles_controls() -> np.ndarray | None:
     tiles = []
-    for quadrant, column in enumerate(st.columns(4)):
-        with column:
-            upload = st.file_uploader(
-                QUADRANT_NAMES[quadrant], type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
-            )
-            tiles.append(read_upload(upload, 32))
+    for quadrant in range(4):
+        upload = st.file_uploader(
+            QUADRANT_NAMES[quadrant], type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
+        )
+        tiles.append(read_upload(upload, 32))
     if any(tile is None for tile in tiles):
         st.info("Upload an image for each of the four quadrants.")
         return None
@@ -461,7 +464,8 @@ def choose_composite(source: str) -> tuple[np.ndarray | None, np.ndarray | None]
 def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
     st.image(
         composite_png(composite),
-        caption="The composite the models see (64x64, enlarged)",
+        caption="What the models see (64x64, enlarged)",
+        width="content",
         output_format="PNG",
     )
     if truth is None:
@@ -505,8 +509,8 @@ def show_decisions(name, prediction, truth, threshold: float, top_k: int) -> Non
     ]
     template = probability_template(not top_k, truth is not None)
     spec = charts.with_data(template, bars=bars, threshold=[{"threshold": threshold}])
-    st.subheader(MODEL_TITLES[name])
-    st.vega_lite_chart(spec, width="stretch")
+    st.markdown(f"**{MODEL_TITLES[name]}**")
+    st.vega_lite_chart(spec, width="stretch", height=CHART_HEIGHT)
     predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
     st.markdown(
         "**Predicted:** " + (", ".join(f"`{n}`" for n in predicted) if predicted else "*nothing*")
@@ -549,14 +553,16 @@ def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
 
 
 def show_activation_maps(composite, predictions: dict, shown: list, cam_class: int) -> None:
-    for column, name in zip(st.columns(len(shown)), shown, strict=True):
-        prediction = predictions[name]
-        column.image(
-            activation_map_png(composite, prediction.maps[..., cam_class]),
-            caption=f"Where {MODEL_LABELS[name]} sees “{CLASS_NAMES[cam_class]}” "
-            f"(class activation map, output {prediction.probabilities[cam_class]:.2f})",
-            output_format="PNG",
-        )
+    with st.container(horizontal=True):
+        for name in shown:
+            prediction = predictions[name]
+            st.image(
+                activation_map_png(composite, prediction.maps[..., cam_class]),
+                caption=f"Where {MODEL_LABELS[name]} sees “{CLASS_NAMES[cam_class]}” "
+                f"(output {prediction.probabilities[cam_class]:.2f})",
+                width="content",
+                output_format="PNG",
+            )
 
 
 def loss_rows(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
@@ -594,7 +600,7 @@ def why_cce_panel(prediction, truth: np.ndarray | None) -> None:
         "Multiply the CCE model's outputs by", 0.05, 1.0, 1.0, step=0.01, key="cce_scale"
     )
     current = probabilities * scale
-    decided = evaluation.decide(current, DEFAULT_THRESHOLD)
+    decided = evaluation.decide(current, THRESHOLD)
     left, right = st.columns([3, 2])
     spec = charts.with_data(
         loss_versus_scale_template(),
@@ -608,43 +614,46 @@ def why_cce_panel(prediction, truth: np.ndarray | None) -> None:
         st.metric("CCE loss", f"{cce_now:.3f}")
         st.metric("BCE loss", f"{bce_now:.3f}")
         predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
-        st.markdown(
-            f"**Decisions at {DEFAULT_THRESHOLD}:** " + (", ".join(predicted) or "*nothing*")
-        )
+        st.markdown(f"**Decisions at {THRESHOLD}:** " + (", ".join(predicted) or "*nothing*"))
         exact = evaluation.exact_match(truth[None], decided[None])
         st.markdown("**Exact match:** " + ("yes ✅" if exact == 1.0 else "no ❌"))
 
 
 @st.fragment
-def workbench(source: str, view: str, folder: str) -> None:
+def workbench(folder: str) -> None:
     """Compose (or upload) an image and see what the models say: a click here reruns only this."""
     signature = model_files_signature(folder)
     predictor, _ = load_predictor(folder, signature)
-    composite, truth = choose_composite(source)
-    if source == SOURCES[0]:
-        write_state_to_url()
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        source = source_control()
+        composite, truth = choose_composite(source)
+        if source == SOURCES[0]:
+            write_state_to_url()
+        if composite is not None:
+            show_composite(composite, truth)
+    with right:
+        view = view_control()
     if composite is None:
         return
     if predictor is None:
-        show_composite(composite, truth)
-        st.info("No model could be loaded, so there is nothing to predict (see above).")
+        right.info("No model could be loaded, so there is nothing to predict (see above).")
         return
     predictions = predict_composite(predictor, signature, composite)
     st.session_state.model_calls = predictor.calls
     shown = [name for name in predictor.names if view in ("both", name)]
-    st.header("2 · What the models say")
-    left, right = st.columns([1, 3])
-    with left:
-        show_composite(composite, truth)
     with right:
-        if shown:
-            decisions_panel(predictions, truth, shown, shared=source == SOURCES[0])
-        else:
+        if not shown:
             st.info(f"The {view.upper()} model is not available.")
-    if shown:
+            return
+        decisions_panel(predictions, truth, shown, shared=source == SOURCES[0])
+    left, right = st.columns([1, 2], gap="large")
+    with left:
         cam_class = cam_class_control(truth, predictions)
+    with right:
         show_activation_maps(composite, predictions, shown, cam_class)
-    with st.expander("Why categorical cross-entropy cannot place the threshold"):
+    # A toggle rather than an expander: a closed expander's content still runs every time.
+    if st.toggle("Why categorical cross-entropy cannot place the threshold", key="why_cce"):
         why_cce_panel(predictions.get("cce"), truth)
 
 
@@ -666,7 +675,7 @@ def show_test_results(folder: str) -> None:
     st.markdown(table)
     st.caption(
         f"{specs['composites']:,} seeded test composites from the CIFAR-10 test split "
-        f"({specs['source']}), threshold {DEFAULT_THRESHOLD}. Exact match: all 10 decisions "
+        f"threshold {THRESHOLD}. Exact match: all 10 decisions "
         "right. Chance exact match = 1/210 (guessing 4 of 10 classes); predicting no label at "
         "all already gets 60% per-label accuracy."
     )
@@ -680,10 +689,10 @@ def show_test_results(folder: str) -> None:
                 f"{n} {b['threshold']:.2f} ({b['exact_match']:.1%})"
                 for n, b in specs["best"].items()
             )
-            + f". The dashed line and the headline numbers are at {DEFAULT_THRESHOLD}."
+            + f". The dashed line and the headline numbers are at {THRESHOLD}."
         )
     with right:
-        st.markdown(f"**F1 per class at {DEFAULT_THRESHOLD}**")
+        st.markdown(f"**F1 per class at {THRESHOLD}**")
         st.vega_lite_chart(specs["f1"], width="stretch")
 
 
@@ -709,14 +718,19 @@ def show_training_curves(folder: str) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Multi-label vs multi-class", page_icon="🧩", layout="wide")
+    st.set_page_config(
+        page_title="Multi-label vs multi-class",
+        page_icon="🧩",
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
     server_sockets_without_nagle()
     st.title("🧩 Multi-label classification: four objects, one image")
-    st.markdown(
-        "Each image is four CIFAR-10 pictures tiled 2x2, so it has **four labels at once**. "
-        "The same network ends in 10 independent sigmoids; one copy was trained with **binary "
-        "cross-entropy** (each class is its own yes/no question), the other with **categorical "
-        "cross-entropy** (the multi-class loss, which assumes one class per image)."
+    st.caption(
+        "Four CIFAR-10 pictures tiled 2x2 make one image with **four labels at once**. The same "
+        "network ends in 10 independent sigmoids; one copy learned with **binary cross-entropy** "
+        "(each class a yes/no question), the other with **categorical cross-entropy** (the "
+        "multi-class loss, which expects one class per image)."
     )
     folder = str(models_folder())
     try:
@@ -728,20 +742,22 @@ def main() -> None:
     if problems:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
 
-    source, view = sidebar_controls()
     _, model_errors = load_predictor(folder, model_files_signature(folder))
     for message in model_errors.values():
         st.error(message)
+    workbench(folder)
+    st.caption(
+        "The page's state is in its address: copy the link to share this composite, "
+        "threshold and view."
+    )
 
-    st.header("1 · Compose an image")
-    workbench(source, view, folder)
-
-    st.header("3 · The test set")
+    st.header("On the 10,000 test composites")
     results, curves = st.tabs(["Results", "Training curves"])
     with results:
         show_test_results(folder)
     with curves:
         show_training_curves(folder)
+    freeze_loaded_objects()
 
 
 if __name__ == "__main__":

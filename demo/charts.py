@@ -62,7 +62,7 @@ def model_colour(frame: pd.DataFrame):
     )
 
 
-def probability_chart(data, threshold=None, outcomes=None, height: int = 360):
+def probability_chart(data, threshold=None, outcomes=None, height: int = 280):
     """Horizontal bars of `probability` per `class`, coloured by `outcome`, with a rule at the
     threshold. `data` and `threshold` are rows (a DataFrame, a number) or `alt.NamedData`;
     `outcomes` fixes the colour legend (default: the outcomes present in `data`)."""

@@ -1,7 +1,9 @@
 """Render the README's figures from the models' history JSON.
 
-python -m demo.figures --models models --out docs/training-curves.png \
-    --recipes-out docs/recipe-comparison.png
+python -m demo.figures
+
+Writes docs/training-curves.png (the shipped models, from models/) and docs/recipe-comparison.png
+(the CPU recipe runs, from the experiment record in docs/experiments/).
 """
 
 from __future__ import annotations
@@ -72,17 +74,18 @@ def recipe_comparison_figure(folder: Path, names=RECIPE_RUNS):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default="models")
-    parser.add_argument("--out", default="docs/training-curves.png")
-    parser.add_argument("--recipes-out", default="docs/recipe-comparison.png")
+    parser.add_argument("--models", default="models", help="the shipped models' folder")
+    parser.add_argument("--experiments", default="docs/experiments", help="the experiment record")
+    parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
     figures = {
-        Path(args.out): training_curves_figure,
-        Path(args.recipes_out): recipe_comparison_figure,
+        "training-curves.png": training_curves_figure(Path(args.models)),
+        "recipe-comparison.png": recipe_comparison_figure(Path(args.experiments)),
     }
-    for out, figure in figures.items():
+    for name, figure in figures.items():
+        out = Path(args.out) / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        figure(Path(args.models)).save(str(out), scale_factor=2)
+        figure.save(str(out), scale_factor=2)
         print(f"Wrote {out}")
 
 

@@ -45,6 +45,23 @@ def fixture_models(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def undecided_models(tmp_path_factory):
+    """Two models whose every output is exactly 0.5: zero kernel and bias in the last layer."""
+    import keras
+
+    from core.model import LOGITS_NAME, build_model
+
+    folder = tmp_path_factory.mktemp("undecided")
+    keras.utils.set_random_seed(0)
+    for name in ("bce", "cce"):
+        model = build_model()
+        logits = model.get_layer(LOGITS_NAME)
+        logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
+        model.save(folder / f"{name}.keras")
+    return folder
+
+
 def start(folder, monkeypatch, query=None) -> AppTest:
     monkeypatch.setenv("MULTILABEL_MODELS_DIR", str(folder))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -216,6 +233,8 @@ def test_four_tile_upload(fixture_models, monkeypatch):
 
 def test_why_cce_fails_panel_keeps_the_loss_while_decisions_change(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch)
+    assert not any(m.label == "CCE loss" for m in at.metric)  # closed until asked for
+    at.toggle(key="why_cce").set_value(True).run()
     cce_loss = next(m for m in at.metric if m.label == "CCE loss").value
     bce_loss = next(m for m in at.metric if m.label == "BCE loss").value
     at.slider(key="cce_scale").set_value(0.2).run()
@@ -249,3 +268,11 @@ def test_every_source_without_models_explains_instead_of_failing(monkeypatch, tm
         assert any(m.startswith("No model could be loaded") for m in messages)
     else:
         assert any("upload" in m.lower() for m in messages)
+
+
+def test_an_output_exactly_at_the_threshold_is_predicted(undecided_models, monkeypatch):
+    at = start(undecided_models, monkeypatch, {"t": "0.50"})
+    everything = "**Predicted:** " + ", ".join(f"`{name}`" for name in CLASS_NAMES)
+    assert markdown_starting(at, "**Predicted:**") == [everything, everything]
+    at.slider(key="threshold").set_value(0.51).run()
+    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2

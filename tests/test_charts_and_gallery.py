@@ -71,3 +71,29 @@ def test_gallery_round_trip(tmp_path):
 def test_shipped_gallery_has_test_images_of_every_class():
     gallery = load_gallery()
     assert all(len(group) == 30 for group in gallery.values())
+
+
+def test_with_data_sends_rows_as_arrow_and_keeps_the_template():
+    import altair as alt
+    import pyarrow as pa
+
+    template = charts.probability_chart(
+        alt.NamedData(name="bars"), alt.NamedData(name="threshold"), ["true positive"]
+    ).to_dict()
+    rows = [{"class": "cat", "probability": 0.75, "outcome": "true positive"}]
+    spec = charts.with_data(template, bars=rows, threshold=[{"threshold": 0.3}])
+    assert "datasets" not in template  # the cached template is not changed
+    table = pa.ipc.open_stream(spec["datasets"]["bars"]).read_all()
+    assert table.to_pylist() == rows
+    rule = pa.ipc.open_stream(spec["datasets"]["threshold"]).read_all()
+    assert rule.column("threshold").to_pylist() == [0.3]
+    assert spec["layer"] == template["layer"]
+
+
+def test_with_arrow_datasets_converts_what_altair_inlined():
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"model": ["BCE", "CCE"], "threshold": [0.5, 0.5], "value": [0.6, 0.7]})
+    spec = charts.with_arrow_datasets(charts.sweep_chart(frame, 0.5).to_dict())
+    tables = [pa.ipc.open_stream(data).read_all() for data in spec["datasets"].values()]
+    assert any(t.num_rows == 2 and t.column("value").to_pylist() == [0.6, 0.7] for t in tables)

@@ -119,3 +119,14 @@ def test_outcomes():
         "false negative",
         "true negative",
     ]
+
+
+def test_an_output_exactly_at_the_threshold_is_present():
+    assert ev.THRESHOLD == 0.5
+    scores = np.array([[0.5, 0.49999997, 0.7]])
+    assert ev.decide(scores).tolist() == [[True, False, True]]
+    assert ev.decide(scores, 0.7).tolist() == [[False, False, True]]
+    truth = np.array([[1, 0, 1]])
+    assert ev.exact_match(truth, ev.decide(scores)) == 1.0
+    sweep = ev.threshold_sweep(truth, scores, thresholds=[0.5, 0.51])
+    assert sweep["exact_match"] == [1.0, 0.0]

@@ -76,9 +76,9 @@ def test_categorical_loss_matches_keras_on_normalised_outputs():
 def test_metrics_on_a_small_matrix():
     y = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [1, 1, 0, 0]], np.float32)
     p = np.array([[0.9, 0.1, 0.7, 0.2], [0.6, 0.8, 0.1, 0.1], [0.5, 0.9, 0.2, 0.1]], np.float32)
-    # Row 1 all right; row 2 one false positive; row 3: 0.5 is not above the threshold.
-    np.testing.assert_array_equal(value(total_acc(y, p)), [1.0, 0.0, 0.0])
-    np.testing.assert_allclose(value(binary_acc(y, p)), [1.0, 0.75, 0.75])
+    # Row 1 all right; row 2 one false positive; row 3: 0.5 is at the threshold, so present.
+    np.testing.assert_array_equal(value(total_acc(y, p)), [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(value(binary_acc(y, p)), [1.0, 0.75, 1.0])
 
 
 @pytest.mark.parametrize("function", [binary_loss, categorical_loss, total_acc, binary_acc])
@@ -86,3 +86,39 @@ def test_functions_are_registered_for_saving(function):
     name = keras.saving.get_registered_name(function)
     assert name.startswith("multilabel>")
     assert keras.saving.get_registered_object(name) is function
+
+
+def test_numpy_losses_hand_computed():
+    from core.evaluation import binary_cross_entropy, categorical_cross_entropy
+
+    y = np.array([[1.0, 0.0, 1.0]])
+    np.testing.assert_allclose(
+        binary_cross_entropy(y, [[0.8, 0.3, 0.5]]),
+        [-(math.log(0.8) + math.log(0.7) + math.log(0.5))],
+    )
+    np.testing.assert_allclose(
+        categorical_cross_entropy(y, [[0.6, 0.2, 0.2]]), [-(math.log(0.6) + math.log(0.2))]
+    )
+    np.testing.assert_allclose(
+        categorical_cross_entropy(FOUR_POSITIVES, FOUR_POSITIVES * 0.3), [4 * math.log(4)]
+    )
+
+
+def test_numpy_losses_match_the_keras_losses_the_models_trained_with():
+    from core.evaluation import binary_cross_entropy, categorical_cross_entropy
+
+    rng = np.random.default_rng(2)
+    y = (rng.random((16, 10)) < 0.4).astype(np.float32)
+    p = rng.uniform(0.0, 1.0, (16, 10)).astype(np.float32)
+    p[0, :3] = [0.0, 1.0, 1e-9]  # the clipping at both ends
+    np.testing.assert_allclose(binary_cross_entropy(y, p), value(binary_loss(y, p)), rtol=1e-4)
+    np.testing.assert_allclose(
+        categorical_cross_entropy(y, p), value(categorical_loss(y, p)), rtol=1e-4
+    )
+
+
+def test_keras_metrics_count_an_output_at_the_threshold_as_present():
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], np.float32)
+    p = np.array([[0.5, 0.2, 0.9], [0.5, 0.2, 0.9]], np.float32)
+    np.testing.assert_allclose(value(total_acc(y, p)), [1.0, 0.0])
+    np.testing.assert_allclose(value(binary_acc(y, p)), [1.0, 2 / 3], rtol=1e-6)
