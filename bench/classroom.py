@@ -378,6 +378,9 @@ def main(argv=None) -> int:
     rows, failures = [], 0
     try:
         wait_until_healthy(f"http://{host}:{port}", process)
+        if args.workers > 1:  # serve-local's workers listen on the ports after the balancer's
+            for worker in range(1, args.workers + 1):
+                wait_until_healthy(f"http://{host}:{port + worker}", process)
         # A few students first, so that every worker has loaded the models and filled its caches.
         warm_up, _ = measure(host, port, process, 2 * args.workers, 8)
         failures += sum(warm_up.errors.values())

@@ -476,3 +476,30 @@ def fresh_composites(
             self.epoch += 1
 
     return FreshComposites()
+
+
+def fixed_composites(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch=0):
+    """A `keras.utils.PyDataset` over one fixed set of composites, shuffled anew every epoch.
+
+    Epoch `e` visits the composites in the order of `numpy.random.default_rng([seed, e])`, so a
+    resumed run sees exactly the batches an uninterrupted run would have seen.
+    """
+
+    class FixedComposites(_pydataset_base()):
+        def __init__(self):
+            super().__init__()
+            self.epoch = first_epoch
+            self.order = np.random.default_rng([seed, first_epoch]).permutation(len(x))
+
+        def __len__(self):
+            return composite_batches_per_epoch(len(x), batch_size)
+
+        def __getitem__(self, index):
+            chosen = self.order[index * batch_size : (index + 1) * batch_size]
+            return x[chosen], y[chosen]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+
+    return FixedComposites()

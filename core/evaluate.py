@@ -142,7 +142,7 @@ def main(argv=None) -> None:
     import keras
 
     import core  # noqa: F401  (registers the custom losses and metrics)
-    from core.train import describe_source
+    from core.provenance import describe_source
 
     paths = [Path(p) for p in args.models]
     for path in paths:

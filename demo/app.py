@@ -239,7 +239,6 @@ def test_set_specs(path: str, stamp: int | None) -> dict | None:
         "f1": charts.with_arrow_datasets(charts.per_class_chart(pd.DataFrame(f1_rows)).to_dict()),
         "best": {MODEL_LABELS.get(n, n): r["best_threshold"] for n, r in report["models"].items()},
         "composites": report["test_composites"],
-        "source": report["data"]["source"],
     }
 
 
@@ -627,11 +626,13 @@ def workbench(folder: str) -> None:
     left, right = st.columns([1, 2], gap="large")
     with left:
         source = source_control()
+        picture = st.container()  # the composite above the controls that make it
         composite, truth = choose_composite(source)
         if source == SOURCES[0]:
             write_state_to_url()
         if composite is not None:
-            show_composite(composite, truth)
+            with picture:
+                show_composite(composite, truth)
     with right:
         view = view_control()
     if composite is None:
@@ -674,7 +675,7 @@ def show_test_results(folder: str) -> None:
         return
     st.markdown(table)
     st.caption(
-        f"{specs['composites']:,} seeded test composites from the CIFAR-10 test split "
+        f"{specs['composites']:,} seeded test composites from the CIFAR-10 test split, "
         f"threshold {THRESHOLD}. Exact match: all 10 decisions "
         "right. Chance exact match = 1/210 (guessing 4 of 10 classes); predicting no label at "
         "all already gets 60% per-label accuracy."

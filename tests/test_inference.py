@@ -7,10 +7,21 @@ from core.inference import Predictor
 from core.model import build_model
 
 
+def with_random_bias(model, seed):
+    """The model with a non-zero bias in its last layer, as a trained model has."""
+    from core.model import LOGITS_NAME
+
+    layer = model.get_layer(LOGITS_NAME)
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel, np.random.default_rng(seed).normal(0, 2, bias.shape)])
+    return model
+
+
 @pytest.fixture(scope="module")
 def predictor():
     keras.utils.set_random_seed(0)
-    return Predictor({"bce": build_model(), "cce": build_model()})
+    models = {"bce": with_random_bias(build_model(), 1), "cce": with_random_bias(build_model(), 2)}
+    return Predictor(models)
 
 
 def test_cam_by_hand():
@@ -32,10 +43,11 @@ def test_map_mean_plus_bias_is_the_logit(predictor):
     for name in ("bce", "cce"):
         prediction = results[0][name]
         assert prediction.maps.shape == (8, 8, 10)
-        bias = np.zeros(10)  # a freshly built Dense layer has zero bias
+        bias = np.random.default_rng(1 if name == "bce" else 2).normal(0, 2, 10)
         np.testing.assert_allclose(
             prediction.maps.mean(axis=(0, 1)) + bias, prediction.logits, atol=1e-4
         )
+        assert np.abs(bias).max() > 1  # the identity is checked with a bias that matters
         np.testing.assert_allclose(
             prediction.probabilities, 1 / (1 + np.exp(-prediction.logits)), rtol=1e-6
         )

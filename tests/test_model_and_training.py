@@ -111,36 +111,57 @@ def test_clock_cycle_follows_the_clock_and_stops_when_the_minutes_are_spent():
         ClockCycle(1.0, minutes=0)
 
 
-def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
+def small_config(tmp_path, **overrides):
+    """A run of 16 composites an epoch, small enough for a test."""
+    from core.recipes import TrainConfig
+
+    settings = dict(
+        loss="cce",
+        epochs=1,
+        composites_per_epoch=16,
+        batch_size=8,
+        validation_images=40,
+        validation_composites=8,
+        precision="float32",
+        out=str(tmp_path),
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.fixture
+def tiny_cifar(monkeypatch):
     from conftest import tiny_arrays
 
-    from core import data, train
+    from core import data
 
     arrays = tiny_arrays(per_class_train=20, per_class_test=2)
     monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: arrays)
-    options = [
-        "--loss",
-        "cce",
-        "--epochs",
-        "1",
-        "--composites-per-epoch",
-        "16",
-        "--batch-size",
-        "8",
-        "--validation-images",
-        "40",
-        "--validation-composites",
-        "8",
-        "--precision",
-        "float32",
-        "--out",
-        str(tmp_path),
-        "--verbose",
-        "0",
-    ]
-    train.main(options)
+    return arrays
+
+
+def test_a_run_resumes_after_a_crash_and_restarts_only_when_asked(tmp_path, tiny_cifar):
+    import dataclasses
+
+    from core import train
+
+    config = small_config(tmp_path, epochs=2)
+    original = train.EpochRecorder.on_epoch_end
+
+    def crash_after_the_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    train.EpochRecorder.on_epoch_end = crash_after_the_first_epoch
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train.train(config, verbose=0)
+    finally:
+        train.EpochRecorder.on_epoch_end = original
+    assert json.loads((tmp_path / "cce.history.json").read_text())["epoch"] == [1]
+    run = train.train(config, "resume", verbose=0)
     history = json.loads((tmp_path / "cce.history.json").read_text())
-    assert history["epoch"] == [1]
+    assert history["epoch"] == [1, 2] and run["epochs_done"] == 2
     assert {
         "loss",
         "val_loss",
@@ -149,47 +170,41 @@ def test_train_cli_end_to_end_and_resume(tmp_path, monkeypatch):
         "binary_acc",
         "val_binary_acc",
     } <= set(history)
-    train.main([*options[:2], "--epochs", "2", *options[4:], "--resume"])
-    history = json.loads((tmp_path / "cce.history.json").read_text())
-    assert history["epoch"] == [1, 2]
-    # Adding epochs to a finished one-cycle run restarts the schedule where it stopped.
-    checkpoint = keras.saving.load_model(tmp_path / "checkpoints" / "cce" / "last.keras")
-    schedule = checkpoint.optimizer._learning_rate
-    assert schedule.start_step == 2 and schedule.total_steps == 2  # 16 composites / batch 8
-    assert int(checkpoint.optimizer.iterations) == 4
-    run = json.loads((tmp_path / "cce.run.json").read_text())
-    assert run["epochs_done"] == 2 and run["config"]["loss"] == "cce"
-    assert run["versions"]["keras"] == keras.__version__
-    loaded = keras.saving.load_model(tmp_path / "cce.keras")
-    assert loaded.count_params() == 1_964_426
+    assert run["composites_seen"] == 32 and run["warm_restarts"] == []
+    assert keras.saving.load_model(tmp_path / "cce.keras").count_params() == 1_964_426
     assert (tmp_path / "cce.keras").stat().st_size < 10_000_000
-    with pytest.raises(ValueError, match="different configuration"):
-        train.main(
-            [*options[:2], "--epochs", "3", *options[4:], "--resume", "--learning-rate", "0.1"]
-        )
-    # A warm restart may regularise more strongly; each restart is recorded in the run file.
-    stronger = ["--max-shift", "4", "--weight-decay", "0.2", "--restart-peak-fraction", "0.2"]
-    train.main([*options[:2], "--epochs", "3", *options[4:], "--resume", *stronger])
-    run = json.loads((tmp_path / "cce.run.json").read_text())
-    assert [r["after_epoch"] for r in run["warm_restarts"]] == [1, 2]
-    assert run["warm_restarts"][0]["max_shift"] == 2
-    assert run["warm_restarts"][1] == {
-        "after_epoch": 2,
-        "epochs": 3,
-        "weight_decay": 0.2,
-        "max_shift": 4,
-        "restart_peak_fraction": 0.2,
-    }
+    # More epochs are never implied: continuing a finished cycle to a new length is refused.
+    longer = dataclasses.replace(config, epochs=3)
+    with pytest.raises(ValueError, match="restart"):
+        train.train(longer, "resume", verbose=0)
+    with pytest.raises(ValueError, match="other options"):
+        train.train(dataclasses.replace(longer, learning_rate=0.1), "restart", verbose=0)
+    # A warm restart, asked for, may regularise more strongly and is recorded in the run file.
+    stronger = dataclasses.replace(longer, max_shift=4, weight_decay=0.2, restart_peak_fraction=0.2)
+    run = train.train(stronger, "restart", verbose=0)
+    assert run["epochs_done"] == 3
+    assert run["warm_restarts"] == [
+        {
+            "after_epoch": 2,
+            "epochs": 3,
+            "peak": pytest.approx(0.2 * 3e-3),
+            "steps": 2,
+            "weight_decay": 0.2,
+            "max_shift": 4,
+            "restart_peak_fraction": 0.2,
+        }
+    ]
     checkpoint = keras.saving.load_model(tmp_path / "checkpoints" / "cce" / "last.keras")
-    assert checkpoint.optimizer._learning_rate.peak == pytest.approx(0.2 * 3e-3)
-    assert checkpoint.optimizer.weight_decay == pytest.approx(0.2)
-    # Within a planned cycle the options are fixed.
-    with pytest.raises(ValueError, match="different configuration"):
-        train.main([*options[:2], "--epochs", "3", *options[4:], "--resume", "--max-shift", "3"])
+    assert int(checkpoint.optimizer.iterations) == 6
+    assert float(checkpoint.optimizer.weight_decay) == pytest.approx(0.2)
+    # Resuming a finished run trains nothing more.
+    assert train.train(stronger, "resume", verbose=0)["epochs_done"] == 3
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train.train(small_config(tmp_path, name="never-started"), "resume", verbose=0)
 
 
 def test_hold_out_is_balanced_and_disjoint():
-    from core.train import hold_out
+    from core.recipes import hold_out
 
     labels = np.repeat(np.arange(10), 50)
     training, validation = hold_out(labels, 100, seed=0)
@@ -198,31 +213,38 @@ def test_hold_out_is_balanced_and_disjoint():
     assert np.bincount(labels[validation]).tolist() == [10] * 10
 
 
-def test_cli_options_reach_the_config_and_bad_shifts_are_refused():
-    from core.train import TrainConfig, parse_args
+def test_cli_says_where_a_run_starts_and_how_long_it_lasts():
+    from core.recipes import TrainConfig, parse_length
+    from core.train import parse_args
 
-    config, resume, _ = parse_args(["--max-shift", "4", "--weight-decay", "0.1", "--resume"])
-    assert (config.max_shift, config.weight_decay, resume) == (4, 0.1, True)
-    assert parse_args([])[0].max_shift == 2
+    config, init_from, _ = parse_args(["--max-shift", "4", "--weight-decay", "0.1"])
+    assert (config.max_shift, config.weight_decay, config.epochs, init_from) == (
+        4,
+        0.1,
+        8,
+        "scratch",
+    )
+    config, init_from, _ = parse_args(["--length", "45min", "--init-from", "resume"])
+    assert (config.epochs, config.minutes, init_from) == (None, 45.0, "resume")
+    config, _, _ = parse_args(["--recipe", "article", "--length", "4 epochs"])
+    assert (config.batch_size, config.learning_rate, config.epochs) == (256, 0.01, 4)
+    assert parse_length("1epoch") == {"epochs": 1, "minutes": None}
+    for bad in ("45", "6 hours", "2.5epochs", ""):
+        with pytest.raises(ValueError, match="epochs"):
+            parse_length(bad)
     with pytest.raises(ValueError, match="max_shift"):
         TrainConfig(max_shift=16)
-    # A state file written before `max_shift` existed still describes the default recipe.
-    old = {k: v for k, v in TrainConfig().__dict__.items() if k != "max_shift"}
-    assert TrainConfig(**old) == TrainConfig()
+    with pytest.raises(ValueError, match="not both"):
+        TrainConfig(epochs=2, minutes=5)
+    with pytest.raises(ValueError, match="data_workers"):
+        TrainConfig(data_workers=0)
 
 
-def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatch):
-    from conftest import tiny_arrays
-
+def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, tiny_cifar):
     from core import data, train
 
-    monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: tiny_arrays(20, 2))
-    options = ["--cycle-minutes", "0.02", "--composites-per-epoch", "16", "--batch-size", "8"]
-    options += ["--validation-images", "40", "--validation-composites", "8", "--verbose", "0"]
-    options += ["--precision", "float32", "--out", str(tmp_path), "--name", "clock"]
-    options += ["--data-workers", "2"]
-    train.main(options)
-    run = json.loads((tmp_path / "clock.run.json").read_text())
+    config = small_config(tmp_path, epochs=None, minutes=0.02, name="clock", data_workers=2)
+    run = train.train(config, verbose=0)
     assert run["config"]["data_workers"] == 2
     backend = keras.backend.backend()
     assert run["versions"]["backend"] == backend and run["versions"]["keras"] == keras.__version__
@@ -235,41 +257,64 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, monkeypatc
     assert run["images_per_second"] == pytest.approx(
         run["composites_seen"] / (60 * run["train_minutes"])
     )
+    assert run["data"]["source"].startswith("keras.datasets")
     # A finished clock cycle has nothing left to train when resumed.
-    train.main([*options, "--resume"])
-    assert (
-        json.loads((tmp_path / "clock.run.json").read_text())["epochs_done"] == run["epochs_done"]
+    assert train.train(config, "resume", verbose=0)["epochs_done"] == run["epochs_done"]
+    assert data.composite_batches_per_epoch(16, 8) == 2
+
+
+def test_the_article_recipe_reshuffles_its_fixed_set_and_respects_a_budget(tmp_path, tiny_cifar):
+    from core import train
+    from core.recipes import article_config
+
+    config = article_config(
+        epochs=None,
+        minutes=0.001,
+        composites_per_epoch=16,
+        batch_size=8,
+        validation_images=40,
+        validation_composites=8,
+        precision="float32",
+        out=str(tmp_path),
+        name="article",
     )
-    with pytest.raises(ValueError, match="fast recipe"):
-        train.TrainConfig(recipe="article", cycle_minutes=5)
-    with pytest.raises(ValueError, match="positive"):
-        train.TrainConfig(cycle_minutes=-1)
-    with pytest.raises(ValueError, match="data_workers"):
-        train.TrainConfig(data_workers=0)
+    run = train.train(config, verbose=0)
+    # The budget is spent after the first epoch, so the run stops before a second.
+    assert run["epochs_done"] == 1 and run["train_minutes"] > 0.001
 
 
-def test_fine_tuning_starts_from_the_saved_weights(tmp_path, monkeypatch):
-    from conftest import tiny_arrays
+def test_fixed_composites_visit_every_composite_once_per_epoch_in_a_new_order():
+    from core.data import fixed_composites
 
+    x = np.arange(10).reshape(10, 1)
+    y = np.arange(10)
+    dataset = fixed_composites(x, y, batch_size=4, seed=0)
+    orders = []
+    for _ in range(2):
+        seen = np.concatenate([dataset[i][1] for i in range(len(dataset))])
+        assert sorted(seen.tolist()) == list(range(10)) and len(dataset) == 3
+        orders.append(seen.tolist())
+        dataset.on_epoch_end()
+    assert orders[0] != orders[1]
+    resumed = fixed_composites(x, y, batch_size=4, seed=0, first_epoch=1)
+    assert np.concatenate([resumed[i][1] for i in range(3)]).tolist() == orders[1]
+
+
+def test_fine_tuning_starts_from_the_saved_weights(tmp_path, tiny_cifar):
     from core import data, train
 
-    monkeypatch.setattr(data, "load_cifar10", lambda source=None, **_: tiny_arrays(20, 2))
     keras.utils.set_random_seed(7)
     start = build_model()
     start.save(tmp_path / "start.keras")
     # A learning rate of 0 leaves every trainable weight where the saved model had it.
-    options = ["--epochs", "1", "--composites-per-epoch", "16", "--batch-size", "8"]
-    options += ["--validation-images", "40", "--validation-composites", "8", "--verbose", "0"]
-    options += ["--precision", "float32", "--out", str(tmp_path), "--name", "tuned"]
-    options += ["--learning-rate", "0", "--init-from", str(tmp_path / "start.keras")]
-    train.main(options)
+    config = small_config(tmp_path, loss="bce", name="tuned", learning_rate=0.0)
+    run = train.train(config, str(tmp_path / "start.keras"), verbose=0)
     tuned = keras.saving.load_model(tmp_path / "tuned.keras")
     for before, after in zip(start.trainable_weights, tuned.trainable_weights, strict=True):
         np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
     keras.utils.set_random_seed(0)
     scratch = build_model()
     assert not np.array_equal(np.asarray(scratch.weights[0]), np.asarray(tuned.weights[0]))
-    run = json.loads((tmp_path / "tuned.run.json").read_text())
     assert run["initialized_from"] == {
         "source": str(tmp_path / "start.keras"),
         "sha256": data.file_sha256(tmp_path / "start.keras"),
@@ -278,8 +323,6 @@ def test_fine_tuning_starts_from_the_saved_weights(tmp_path, monkeypatch):
     small = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Dense(10)])
     small.save(tmp_path / "small.keras")
     with pytest.raises(ValueError, match="do not fit"):
-        train.main([*options[:-1], str(tmp_path / "small.keras")])
+        train.train(config, str(tmp_path / "small.keras"), verbose=0)
     with pytest.raises(ValueError, match="no such model file"):
-        train.main([*options[:-1], str(tmp_path / "missing.keras")])
-    with pytest.raises(ValueError, match="fast recipe"):
-        train.TrainConfig(recipe="article", init_from="start.keras")
+        train.train(config, str(tmp_path / "missing.keras"), verbose=0)
