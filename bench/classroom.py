@@ -3,6 +3,7 @@
     python bench/classroom.py                      # one `streamlit run` process; 1, 10, 30, 100
     python bench/classroom.py --workers 2          # deploy/serve-local: 2 workers behind HAProxy
     python bench/classroom.py --students 10 --seconds 15   # a short smoke
+    python bench/classroom.py --checkout ../old-clone      # the same class against another commit
 
 The benchmark starts the server itself on a free loopback port and stops it at the end. Each
 student speaks Streamlit's websocket protocol as a browser does: it fetches the page (which sets
@@ -236,18 +237,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(workers: int, port: int, log_path: Path) -> subprocess.Popen:
-    """One `streamlit run` (workers=1) or deploy/serve-local with `workers` workers."""
+def start_server(workers: int, port: int, log_path: Path, checkout: Path) -> subprocess.Popen:
+    """One `streamlit run` (workers=1) or deploy/serve-local with `workers` workers, serving
+    the app of `checkout` (a clone of this repository, this one by default)."""
     if workers == 1:
         command = [sys.executable, "-m", "streamlit", "run", "demo/app.py"]
         command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     else:
-        command = [str(REPO / "deploy" / "serve-local"), "--workers", str(workers)]
+        command = [str(checkout / "deploy" / "serve-local"), "--workers", str(workers)]
         command += ["--port", str(port), "--address", "127.0.0.1"]
-    env = dict(os.environ, PYTHON=sys.executable)
+    # The checkout's own `core` and `demo` come first on the path.
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=str(checkout))
     with open(log_path, "w") as log:
         return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=checkout,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -368,22 +376,28 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--settle", type=float, default=0, help="seconds to watch memory after the last class"
     )
+    parser.add_argument(
+        "--checkout", default=str(REPO), help="serve this clone's app (e.g. an older commit's)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 16 or max(args.students) > 200 or not 5 <= args.seconds <= 600:
         parser.error("workers 1..16, at most 200 students, 5..600 seconds per class")
 
     host, port = "127.0.0.1", free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"classroom-{port}.log"
-    process = start_server(args.workers, port, log_path)
+    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
     rows, failures = [], 0
     try:
         wait_until_healthy(f"http://{host}:{port}", process)
         if args.workers > 1:  # serve-local's workers listen on the ports after the balancer's
             for worker in range(1, args.workers + 1):
                 wait_until_healthy(f"http://{host}:{port + worker}", process)
-        # A few students first, so that every worker has loaded the models and filled its caches.
-        warm_up, _ = measure(host, port, process, 2 * args.workers, 8)
-        failures += sum(warm_up.errors.values())
+        # A few students first, straight to every worker, so that each has loaded the models
+        # and filled its caches before the balancer sends it a class.
+        workers = [port] if args.workers == 1 else [port + w for w in range(1, args.workers + 1)]
+        for warm_port in workers:
+            warm_up, _ = measure(host, warm_port, process, 2, 8)
+            failures += sum(warm_up.errors.values())
         idle = resident_mib(process.pid)
         for students in args.students:
             tally, memory = measure(host, port, process, students, args.seconds)
