@@ -403,6 +403,45 @@ def make_composites(
     return x, y, classes
 
 
+def make_object_composites(
+    images: np.ndarray, labels: np.ndarray, n: int, seed, *, objects: np.ndarray | None = None
+):
+    """Draw `n` composites holding one to four CIFAR objects; the other quadrants are empty.
+
+    An empty quadrant is a flat tile of one random colour: a grey level (black to white) for
+    half of them, any RGB colour for the others, what a person would paint as "nothing".
+    Objects are placed in random quadrants and may repeat a class (it counts once in the label).
+    `objects` gives each composite's number of objects (1..4); by default the counts are
+    balanced: n/4 composites of each, in random order.
+
+    Returns `(x, y, classes, counts)`: x uint8 (n, 64, 64, 3), y float32 multi-hot (n, 10) of
+    the classes present, classes int (n, 4) with -1 for an empty quadrant, counts int (n,).
+    The same seed gives byte-identical arrays.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (TILE_SIZE, TILE_SIZE, 3):
+        raise ValueError(f"images must have shape (N, 32, 32, 3), got {images.shape}.")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if objects is None:
+        objects = rng.permutation(np.resize(np.arange(1, 5), n))
+    counts = np.asarray(objects, dtype=np.int64).reshape(-1)
+    if len(counts) != n or ((counts < 1) | (counts > 4)).any():
+        raise ValueError(f"objects must hold {n} counts between 1 and 4.")
+    classes = rng.integers(0, NUM_CLASSES, size=(n, 4))
+    # A random rank per quadrant: the quadrants ranked below the count hold an object.
+    ranks = np.argsort(np.argsort(rng.random((n, 4)), axis=1), axis=1)
+    occupied = ranks < counts[:, None]
+    tiles = images[sample_image_indices(labels, classes, rng)]
+    colours = rng.integers(0, 256, size=(n, 4, 3), dtype=np.uint8)
+    grey = rng.random((n, 4)) < 0.5
+    colours[grey] = colours[grey][:, :1]
+    tiles = np.where(occupied[..., None, None, None], tiles, colours[:, :, None, None, :])
+    y = np.zeros((n, NUM_CLASSES), dtype=np.float32)
+    rows, quadrants = np.nonzero(occupied)
+    y[rows, classes[rows, quadrants]] = 1.0
+    return tile_grid(tiles), y, np.where(occupied, classes, -1), counts
+
+
 def augment_tiles(tiles: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
     """Random horizontal flip and a random shift of up to `max_shift` pixels per tile.
 

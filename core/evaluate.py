@@ -7,7 +7,8 @@ Without `--data`, the CIFAR-10 source recorded in the first model's `.run.json` 
 exists on this machine (so the shipped numbers reproduce), otherwise the Keras download.
 
 Prints a table and writes `models/evaluation.json` (per model: the headline metrics at 0.5,
-per-class scores, mAP, the threshold sweep, exact match by number of distinct classes).
+per-class scores, mAP, the threshold sweep, exact match by number of distinct classes, and on
+composites with one to four objects by the number of objects).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core import data as data_module
 from core import evaluation
 
 SUBSET_COMPOSITES = 2_000  # composites per extra set (k distinct classes, repeats allowed)
+ONE_TO_FOUR = "one_to_four"  # the set of composites with 1-4 objects and empty quadrants
 
 
 def predict(model, images: np.ndarray, batch_size: int = 256, verbose: int | str = 0):
@@ -46,6 +48,9 @@ def test_sets(
     sets["repeats_allowed"] = data_module.make_composites(
         x_test, y_test, subset_n, seed=[seed, 9], distinct=None
     )
+    # One to four objects, the other quadrants empty, balanced over the count: as many as the
+    # headline set.
+    sets[ONE_TO_FOUR] = data_module.make_object_composites(x_test, y_test, n, seed=[seed, 14])
     return sets
 
 
@@ -56,7 +61,7 @@ def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
     report["threshold_sweep"] = evaluation.threshold_sweep(y, scores)
     report["best_threshold"] = evaluation.best_threshold(report["threshold_sweep"])
     report["by_set"] = {}
-    for name, (x_extra, y_extra, _) in sets.items():
+    for name, (x_extra, y_extra, *_) in sets.items():
         if name == "test":
             continue
         extra_scores = predict(model, x_extra)
@@ -66,6 +71,11 @@ def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
             "per_label_accuracy": evaluation.per_label_accuracy(y_extra, decisions),
             "mean_average_precision": evaluation.mean_average_precision(y_extra, extra_scores),
         }
+        if name == ONE_TO_FOUR:
+            counts = sets[ONE_TO_FOUR][3]
+            report["by_set"][name]["by_objects"] = evaluation.by_object_count(
+                y_extra, decisions, counts
+            )
     return report
 
 

@@ -239,3 +239,22 @@ def categorical_cross_entropy(y_true, probabilities) -> np.ndarray:
     q = p / np.maximum(np.sum(p, axis=-1, keepdims=True), EPSILON)
     q = np.clip(q, EPSILON, 1.0 - EPSILON)
     return -np.sum(truth * np.log(q), axis=-1)
+
+
+def by_object_count(y_true, decisions, counts) -> dict[str, dict[str, float]]:
+    """For each number of objects in the composites: how many, exact match, per-label accuracy,
+    and the mean number of true and of predicted labels (a model that always answers four
+    classes shows it here)."""
+    truth, decided = _as_labels(y_true), np.asarray(decisions, dtype=bool)
+    counts = np.asarray(counts).reshape(-1)
+    report = {}
+    for count in np.unique(counts):
+        rows = counts == count
+        report[str(int(count))] = {
+            "composites": int(rows.sum()),
+            "exact_match": exact_match(truth[rows], decided[rows]),
+            "per_label_accuracy": per_label_accuracy(truth[rows], decided[rows]),
+            "mean_true_labels": float(truth[rows].sum(axis=-1).mean()),
+            "mean_predicted_labels": float(decided[rows].sum(axis=-1).mean()),
+        }
+    return report

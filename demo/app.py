@@ -25,7 +25,7 @@ from PIL import Image
 
 from core import evaluation
 from core.cam import overlay
-from core.data import CLASS_NAMES, QUADRANT_NAMES, compose, multi_hot
+from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.gallery import load_gallery
@@ -39,6 +39,9 @@ MODEL_TITLES = {
     "cce": "CCE · sigmoids + categorical cross-entropy",
 }
 DEFAULT_CLASSES = ("airplane", "cat", "ship", "dog")
+EMPTY = "empty"  # a quadrant choice: no object, a flat grey tile
+EMPTY_GREY = 128
+QUADRANT_CHOICES = (*CLASS_NAMES, EMPTY)
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
 VIEWS = ("both", "bce", "cce")
 CCE_FLOOR = 4 * math.log(4)
@@ -232,7 +235,20 @@ def test_set_specs(path: str, stamp: int | None) -> dict | None:
             sweep_rows.append({"model": model, "threshold": t, "value": value})
         for index, value in enumerate(result["per_class"]["f1"]):
             f1_rows.append({"model": model, "class": CLASS_NAMES[index], "F1": value})
+    by_objects = [
+        {"model": MODEL_LABELS.get(name, name), "objects": int(count), **numbers}
+        for name, result in report["models"].items()
+        for count, numbers in result["by_set"].get("one_to_four", {}).get("by_objects", {}).items()
+    ]
     return {
+        "by_objects": by_objects,
+        "by_objects_chart": charts.with_arrow_datasets(
+            charts.by_objects_chart(
+                pd.DataFrame(by_objects).rename(columns={"exact_match": "exact match"})
+            ).to_dict()
+        )
+        if by_objects
+        else None,
         "sweep": charts.with_arrow_datasets(
             charts.sweep_chart(pd.DataFrame(sweep_rows), THRESHOLD).to_dict()
         ),
@@ -275,12 +291,12 @@ def restore_state_from_url(gallery_sizes: dict[int, int]) -> list[str]:
     params, problems = st.query_params, []
     for quadrant in range(4):
         name = params.get(f"c{quadrant}", DEFAULT_CLASSES[quadrant])
-        if name not in CLASS_NAMES:
+        if name not in QUADRANT_CHOICES:
             problems.append(f"unknown class {name!r}")
             name = DEFAULT_CLASSES[quadrant]
         st.session_state[f"class_{quadrant}"] = name
         sample = params.get(f"s{quadrant}", "0")
-        size = gallery_sizes[CLASS_NAMES.index(name)]
+        size = gallery_sizes[CLASS_NAMES.index(name)] if name != EMPTY else 1
         if not sample.isdigit():
             problems.append(f"sample {sample!r} is not a number")
             sample = "0"
@@ -371,15 +387,19 @@ def decision_controls() -> tuple[float, int]:
     return float(threshold), int(top_k)
 
 
-def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int, int]:
-    """A class and one of its images for one quadrant; returns (class index, sample index)."""
+def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int | None, int]:
+    """A class and one of its images for one quadrant, or nothing; returns (class index or
+    None for an empty quadrant, sample index)."""
     name = st.selectbox(
         QUADRANT_NAMES[quadrant],
-        CLASS_NAMES,
+        QUADRANT_CHOICES,
         key=f"class_{quadrant}",
         on_change=reset_sample,
         args=(quadrant,),
     )
+    if name == EMPTY:
+        st.session_state[f"sample_{quadrant}"] = 0
+        return None, 0
     label = CLASS_NAMES.index(name)
     st.session_state[f"sample_{quadrant}"] %= sizes[label]
     st.number_input(
@@ -395,7 +415,7 @@ def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int, int]:
 
 def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Four quadrant pickers laid out like the composite; returns (composite uint8 64x64x3,
-    (4,) class indices)."""
+    its multi-hot label: the classes present, each once)."""
     sizes = {label: len(images) for label, images in gallery.items()}
     st.button(
         "🎲 Random composite (4 distinct classes)",
@@ -409,9 +429,14 @@ def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.nda
         for column, quadrant in zip(st.columns(2), (2 * row, 2 * row + 1), strict=True):
             with column:
                 picked[quadrant] = quadrant_picker(quadrant, sizes)
-    classes = [picked[q][0] for q in range(4)]
-    tiles = [gallery[label][sample] for label, sample in (picked[q] for q in range(4))]
-    return compose(np.stack(tiles)), np.asarray(classes)
+    empty_tile = np.full((TILE_SIZE, TILE_SIZE, 3), EMPTY_GREY, np.uint8)
+    tiles = [
+        empty_tile if label is None else gallery[label][sample]
+        for label, sample in (picked[q] for q in range(4))
+    ]
+    truth = np.zeros(len(CLASS_NAMES), np.float32)
+    truth[[label for label, _ in picked.values() if label is not None]] = 1.0
+    return compose(np.stack(tiles)), truth
 
 
 def read_upload(upload, size: int) -> np.ndarray | None:
@@ -453,8 +478,7 @@ def upload_tiles_controls() -> np.ndarray | None:
 def choose_composite(source: str) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(composite or None while nothing usable is uploaded, its multi-hot truth or None)."""
     if source == SOURCES[0]:
-        composite, classes = compose_controls(load_gallery_cached(str(GALLERY_PATH)))
-        return composite, multi_hot(classes[None])[0]
+        return compose_controls(load_gallery_cached(str(GALLERY_PATH)))
     if source == SOURCES[1]:
         return upload_whole_controls(), None
     return upload_tiles_controls(), None
@@ -475,11 +499,14 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
         )
         return
     names = [CLASS_NAMES[i] for i in np.flatnonzero(truth)]
-    st.markdown("**True label set:** " + ", ".join(f"`{n}`" for n in names))
+    st.markdown(
+        "**True label set:** " + (", ".join(f"`{n}`" for n in names) if names else "*nothing*")
+    )
     if len(names) < 4:
         st.caption(
-            f"A repeated class counts once, so this composite has {len(names)} labels; "
-            "the models were trained on four distinct classes."
+            f"This composite has {len(names)} label{'s' if len(names) != 1 else ''} (a repeated "
+            "class counts once, an empty quadrant not at all); the models only ever saw four "
+            "distinct classes. Do they still answer four?"
         )
 
 
@@ -536,7 +563,7 @@ def decisions_panel(predictions: dict, truth: np.ndarray | None, shown: list, sh
 
 def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
     if "cam_class" not in st.session_state or st.session_state.cam_class not in CLASS_NAMES:
-        if truth is not None:
+        if truth is not None and truth.any():
             default = int(np.flatnonzero(truth)[0])
         else:
             default = int(np.argmax(next(iter(predictions.values())).probabilities))
@@ -697,6 +724,38 @@ def show_test_results(folder: str) -> None:
         st.vega_lite_chart(specs["f1"], width="stretch")
 
 
+def show_by_objects(folder: str) -> None:
+    path = Path(folder) / "evaluation.json"
+    specs = test_set_specs(str(path), file_stamp(path))
+    if specs is None or specs["by_objects_chart"] is None:
+        st.info("No evaluation on composites with one to four objects found.")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Exact match on composites with one to four objects**")
+        st.vega_lite_chart(specs["by_objects_chart"], width="stretch")
+    with right:
+        st.markdown("**How many labels the models answer**")
+        rows = ["| objects | true labels | " + " | ".join(MODEL_LABELS.values()) + " |"]
+        rows.append("|---" * (2 + len(MODEL_LABELS)) + "|")
+        for count in ("1", "2", "3", "4"):
+            found = {r["model"]: r for r in specs["by_objects"] if str(r["objects"]) == count}
+            if not found:
+                continue
+            true_labels = next(iter(found.values()))["mean_true_labels"]
+            answers = [
+                f"{found[label]['mean_predicted_labels']:.2f}" if label in found else "–"
+                for label in MODEL_LABELS.values()
+            ]
+            rows.append(f"| {count} | {true_labels:.2f} | " + " | ".join(answers) + " |")
+        st.markdown("\n".join(rows))
+    st.caption(
+        f"{specs['composites']:,} test composites with 1, 2, 3 or 4 CIFAR-10 objects (a class may "
+        "repeat) and flat quadrants of a random colour, a quarter of each; threshold "
+        f"{THRESHOLD}. Both models learned only from composites with four distinct classes."
+    )
+
+
 def show_training_curves(folder: str) -> None:
     stamps = tuple(file_stamp(Path(folder) / f"{name}.history.json") for name in MODEL_LABELS)
     specs = curve_specs(folder, stamps)
@@ -753,9 +812,11 @@ def main() -> None:
     )
 
     st.header("On the 10,000 test composites")
-    results, curves = st.tabs(["Results", "Training curves"])
+    results, objects, curves = st.tabs(["Results", "One to four objects", "Training curves"])
     with results:
         show_test_results(folder)
+    with objects:
+        show_by_objects(folder)
     with curves:
         show_training_curves(folder)
     freeze_loaded_objects()

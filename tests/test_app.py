@@ -276,3 +276,28 @@ def test_an_output_exactly_at_the_threshold_is_predicted(undecided_models, monke
     assert markdown_starting(at, "**Predicted:**") == [everything, everything]
     at.slider(key="threshold").set_value(0.51).run()
     assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2
+
+
+def test_empty_quadrants_leave_only_the_classes_present(fixture_models, monkeypatch):
+    query = {"c0": "frog", "c1": "empty", "c2": "empty", "c3": "empty", "s1": "7"}
+    at = start(fixture_models, monkeypatch, query)
+    assert not at.exception and not at.warning
+    assert markdown_starting(at, "**True label set:**") == ["**True label set:** `frog`"]
+    assert any("1 label " in c.value and "Do they still answer four" in c.value for c in at.caption)
+    assert dict(at.query_params)["c1"] in ("empty", ["empty"])
+    composite = str(at.get("image")[0].proto)
+    at.selectbox(key="class_0").select("empty").run()
+    assert not at.exception
+    assert markdown_starting(at, "**True label set:**") == ["**True label set:** *nothing*"]
+    assert str(at.get("image")[0].proto) != composite
+
+
+def test_the_one_to_four_objects_tab_reads_the_evaluation(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    report = json.loads((fixture_models / "evaluation.json").read_text())
+    by_objects = report["models"]["bce"]["by_set"]["one_to_four"]["by_objects"]
+    assert set(by_objects) == {"1", "2", "3", "4"}
+    table = next(m.value for m in at.markdown if m.value.startswith("| objects |"))
+    row = next(line for line in table.splitlines() if line.startswith("| 2 |"))
+    assert f"{by_objects['2']['mean_predicted_labels']:.2f}" in row
+    assert markdown_starting(at, "**Exact match on composites with one to four objects**")

@@ -310,3 +310,29 @@ def test_fresh_composites_pass_the_shift_to_the_augmentation():
     # Without a shift every tile is a training image or its mirror image.
     assert all(tiles_unmoved(0))
     assert not all(tiles_unmoved(4))
+
+
+def test_object_composites_hold_one_to_four_objects_on_flat_backgrounds():
+    (images, labels), _ = tiny_arrays(per_class_train=5)
+    x, y, classes, counts = data.make_object_composites(images, labels, 400, seed=5)
+    assert x.shape == (400, 64, 64, 3) and x.dtype == np.uint8 and y.shape == (400, 10)
+    assert np.bincount(counts).tolist() == [0, 100, 100, 100, 100]  # balanced
+    assert ((classes >= 0).sum(axis=1) == counts).all()
+    tiles = x.reshape(400, 2, 32, 2, 32, 3).transpose(0, 1, 3, 2, 4, 5).reshape(400, 4, 32, 32, 3)
+    sources = {image.tobytes(): label for image, label in zip(images, labels, strict=True)}
+    for n in range(400):
+        for quadrant in range(4):
+            tile = tiles[n, quadrant]
+            if classes[n, quadrant] >= 0:  # an object: a training image of the right class
+                assert sources[tile.tobytes()] == classes[n, quadrant]
+            else:  # empty: one flat colour
+                assert (tile == tile[0, 0]).all()
+        present = sorted({int(c) for c in classes[n] if c >= 0})
+        assert np.flatnonzero(y[n]).tolist() == present  # a repeated class counts once
+    empty = tiles[classes < 0][:, 0, 0]
+    grey = (empty == empty[:, :1]).all(axis=1)
+    assert 0.35 < grey.mean() < 0.65 and len({tuple(c) for c in empty}) > 50
+    again = data.make_object_composites(images, labels, 400, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip((x, y, classes, counts), again, strict=True))
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        data.make_object_composites(images, labels, 2, seed=0, objects=[0, 5])

@@ -127,3 +127,17 @@ def test_an_output_exactly_at_the_threshold_is_present():
     assert ev.exact_match(truth, ev.decide(scores)) == 1.0
     sweep = ev.threshold_sweep(truth, scores, thresholds=[0.5, 0.51])
     assert sweep["exact_match"] == [1.0, 0.0]
+
+
+def test_by_object_count_hand_computed():
+    truth = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 1]])
+    decided = np.array([[1, 1, 1], [0, 1, 0], [1, 1, 0], [1, 0, 0]], bool)
+    report = ev.by_object_count(truth, decided, counts=[1, 1, 2, 2])
+    assert report["1"] == {
+        "composites": 2,
+        "exact_match": 0.5,
+        "per_label_accuracy": 4 / 6,
+        "mean_true_labels": 1.0,
+        "mean_predicted_labels": 2.0,
+    }
+    assert report["2"]["exact_match"] == 0.5 and report["2"]["mean_predicted_labels"] == 1.5
