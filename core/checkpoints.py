@@ -140,7 +140,7 @@ def history_payload(history: list[dict]) -> dict:
     return payload
 
 
-def export_for_inference(model):
+def export_for_inference(model, output: str = "sigmoid"):
     """A float32, uncompiled copy of the trained weights: no optimizer state, a small file that
     loads anywhere without the project's custom losses."""
     import keras
@@ -150,7 +150,7 @@ def export_for_inference(model):
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        clean = build_model()
+        clean = build_model(output=output)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     clean.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])

@@ -403,6 +403,9 @@ def make_composites(
     return x, y, classes
 
 
+FOUR_DISTINCT, ONE_TO_FOUR = "four-distinct", "one-to-four"  # the two kinds of composites
+
+
 def make_object_composites(
     images: np.ndarray, labels: np.ndarray, n: int, seed, *, objects: np.ndarray | None = None
 ):
@@ -422,6 +425,12 @@ def make_object_composites(
     if images.ndim != 4 or images.shape[1:] != (TILE_SIZE, TILE_SIZE, 3):
         raise ValueError(f"images must have shape (N, 32, 32, 3), got {images.shape}.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    tiles, y, classes, counts = object_tiles(images, labels, n, rng, objects)
+    return tile_grid(tiles), y, classes, counts
+
+
+def object_tiles(images, labels, n: int, rng: np.random.Generator, objects=None):
+    """The (n, 4, 32, 32, 3) tiles of `make_object_composites`, with its y, classes, counts."""
     if objects is None:
         objects = rng.permutation(np.resize(np.arange(1, 5), n))
     counts = np.asarray(objects, dtype=np.int64).reshape(-1)
@@ -439,7 +448,19 @@ def make_object_composites(
     y = np.zeros((n, NUM_CLASSES), dtype=np.float32)
     rows, quadrants = np.nonzero(occupied)
     y[rows, classes[rows, quadrants]] = 1.0
-    return tile_grid(tiles), y, np.where(occupied, classes, -1), counts
+    return tiles, y, np.where(occupied, classes, -1), counts
+
+
+def draw_composites(images, labels, n: int, seed, kind: str = FOUR_DISTINCT):
+    """(x, y) of `n` composites of either kind: the article's four distinct classes, or one to
+    four objects with empty quadrants."""
+    if kind == FOUR_DISTINCT:
+        x, y, _ = make_composites(images, labels, n, seed)
+    elif kind == ONE_TO_FOUR:
+        x, y, _, _ = make_object_composites(images, labels, n, seed)
+    else:
+        raise ValueError(f"composites are {FOUR_DISTINCT!r} or {ONE_TO_FOUR!r}, got {kind!r}.")
+    return x, y
 
 
 def augment_tiles(tiles: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
@@ -483,8 +504,10 @@ def fresh_composites(
     max_shift: int = 2,
     first_epoch: int = 0,
     workers: int = 1,
+    kind: str = FOUR_DISTINCT,
 ):
-    """A `keras.utils.PyDataset` drawing new composites every epoch from one (training) split.
+    """A `keras.utils.PyDataset` drawing new composites every epoch from one (training) split:
+    four distinct classes (the article's) or, with `kind="one-to-four"`, one to four objects.
 
     With `augment`, every tile is flipped at random and shifted by up to `max_shift` pixels.
     `workers` threads prepare batches ahead of the model (one keeps up with a 2-core CPU).
@@ -504,12 +527,15 @@ def fresh_composites(
         def __getitem__(self, index):
             size = min(batch_size, composites_per_epoch - index * batch_size)
             rng = np.random.default_rng([seed, self.epoch, index])
-            classes = sample_quadrant_classes(size, rng, 4)
-            tiles = images[sample_image_indices(labels, classes, rng)]
+            if kind == ONE_TO_FOUR:
+                tiles, y, _, _ = object_tiles(images, labels, size, rng)
+            else:
+                classes = sample_quadrant_classes(size, rng, 4)
+                tiles, y = images[sample_image_indices(labels, classes, rng)], multi_hot(classes)
             if augment:
                 tiles = augment_tiles(tiles.reshape(-1, TILE_SIZE, TILE_SIZE, 3), rng, max_shift)
                 tiles = tiles.reshape(size, 4, TILE_SIZE, TILE_SIZE, 3)
-            return tile_grid(tiles), multi_hot(classes)
+            return tile_grid(tiles), y
 
         def on_epoch_end(self):
             self.epoch += 1

@@ -16,13 +16,33 @@ from core.model import LAST_CONV_NAME, LOGITS_NAME
 class Prediction:
     """One model's view of one composite."""
 
-    logits: np.ndarray  # (10,) pre-sigmoid outputs
-    probabilities: np.ndarray  # (10,) sigmoid outputs
+    logits: np.ndarray  # (10,) outputs before the last activation
+    probabilities: np.ndarray  # (10,) sigmoid (or softmax) outputs
     maps: np.ndarray  # (h, w, 10) class activation maps
 
 
 def sigmoid(logits):
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def softmax(logits):
+    """Softmax over the last axis: the outputs share one unit of mass."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = np.exp(shifted - shifted.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "softmax": softmax}
+
+
+def output_of(model) -> str:
+    """'sigmoid' or 'softmax': the activation of a `core.model` network's last layer."""
+    from core.model import PROBABILITIES_NAME
+
+    name = model.get_layer(PROBABILITIES_NAME).activation.__name__
+    if name not in ACTIVATIONS:
+        raise ValueError(f"The model ends in {name!r}, not in a sigmoid or a softmax.")
+    return name
 
 
 def one_thread_per_call() -> bool:
@@ -58,6 +78,7 @@ class Predictor:
             raise ValueError("Predictor needs at least one model.")
         self.names = list(models)
         self.kernels = {}
+        self.outputs = {name: output_of(model) for name, model in models.items()}
         pixels = keras.Input(shape=(64, 64, 3), name="pixels")
         outputs = []
         for name, model in models.items():
@@ -103,7 +124,7 @@ class Predictor:
         for position, name in enumerate(self.names):
             features, logits = outputs[2 * position], outputs[2 * position + 1]
             maps = class_activation_maps(features, self.kernels[name])
-            probabilities = sigmoid(logits)
+            probabilities = ACTIVATIONS[self.outputs[name]](logits)
             for index, result in enumerate(results):
                 result[name] = Prediction(logits[index], probabilities[index], maps[index])
         return results

@@ -47,4 +47,6 @@ def categorical_loss(y_true, y_pred):
     return -ops.sum(y_true * ops.log(q), axis=-1)
 
 
-LOSSES = {"bce": binary_loss, "cce": categorical_loss}
+# "softmax": the textbook multi-class model, a softmax output trained with categorical
+# cross-entropy (on outputs that already sum to 1, `categorical_loss` is the plain formula).
+LOSSES = {"bce": binary_loss, "cce": categorical_loss, "softmax": categorical_loss}

@@ -9,6 +9,7 @@ import numpy as np
 
 from core import data as data_module
 
+LOSS_NAMES = ("bce", "cce", "softmax")
 FAST = "fast"
 ARTICLE = "article"
 INIT_SCRATCH, INIT_RESUME, INIT_RESTART = "scratch", "resume", "restart"
@@ -19,7 +20,10 @@ LENGTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(epochs?|min)\s*$")
 
 @dataclass
 class TrainConfig:
-    loss: str = "bce"  # "bce" (summed binary cross-entropy) or "cce" (categorical)
+    loss: str = "bce"  # "bce" (sigmoids, summed binary cross-entropy), "cce" (sigmoids,
+    # categorical cross-entropy: the article's) or "softmax" (softmax, categorical: multi-class)
+    composites: str = data_module.FOUR_DISTINCT  # "four-distinct" (the article's) or
+    # "one-to-four" (one to four objects, the other quadrants empty)
     recipe: str = FAST  # "fast" (fresh composites, one-cycle AdamW) or "article" (fixed set, SGD)
     epochs: int | None = 8  # run length in passes of `composites_per_epoch` composites, or ...
     minutes: float | None = None  # ... in minutes of training: the fast recipe's learning rate
@@ -44,8 +48,12 @@ class TrainConfig:
     out: str = "models"  # output folder
 
     def __post_init__(self):
-        if self.loss not in ("bce", "cce"):
-            raise ValueError(f"loss must be 'bce' or 'cce', got {self.loss!r}.")
+        if self.loss not in LOSS_NAMES:
+            raise ValueError(f"loss must be one of {', '.join(LOSS_NAMES)}, got {self.loss!r}.")
+        if self.composites not in (data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR):
+            raise ValueError(
+                f"composites must be four-distinct or one-to-four: {self.composites!r}"
+            )
         if self.recipe not in (FAST, ARTICLE):
             raise ValueError(f"recipe must be '{FAST}' or '{ARTICLE}', got {self.recipe!r}.")
         if self.precision not in ("auto", "bfloat16", "float32"):
@@ -65,6 +73,11 @@ class TrainConfig:
             raise ValueError(f"data_workers must be at least 1, got {self.data_workers}.")
         if self.name is None:
             self.name = self.loss
+
+    @property
+    def output(self) -> str:
+        """The model's last activation: a softmax for the multi-class model, else sigmoids."""
+        return "softmax" if self.loss == "softmax" else "sigmoid"
 
     @property
     def follows_the_clock(self) -> bool:

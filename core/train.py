@@ -52,6 +52,7 @@ from core.recipes import (
     INIT_RESTART,
     INIT_RESUME,
     INIT_SCRATCH,
+    LOSS_NAMES,
     TrainConfig,
     article_config,
     hold_out,
@@ -110,7 +111,7 @@ def start_model(config: TrainConfig, init_from: str, checkpoint: Checkpoint, ste
         state["config"] = dataclasses.asdict(config)
         print(f"Continuing {config.name} after epoch {state['epochs_done']}.", flush=True)
         return model, state
-    model = build_model()
+    model = build_model(output=config.output)
     if init_from != INIT_SCRATCH:
         load_initial_weights(model, init_from)
         print(f"Fine-tuning from {init_from}.", flush=True)
@@ -121,8 +122,8 @@ def start_model(config: TrainConfig, init_from: str, checkpoint: Checkpoint, ste
 def training_data(config: TrainConfig, images, labels, first_epoch: int):
     """Fresh composites every epoch (fast recipe) or one fixed, reshuffled set (the article's)."""
     if config.recipe == ARTICLE:
-        x, y, _ = data_module.make_composites(
-            images, labels, config.composites_per_epoch, seed=[config.seed, 3]
+        x, y = data_module.draw_composites(
+            images, labels, config.composites_per_epoch, [config.seed, 3], config.composites
         )
         return data_module.fixed_composites(x, y, config.batch_size, config.seed, first_epoch)
     return data_module.fresh_composites(
@@ -135,6 +136,7 @@ def training_data(config: TrainConfig, images, labels, first_epoch: int):
         max_shift=config.max_shift,
         first_epoch=first_epoch,
         workers=config.data_workers,
+        kind=config.composites,
     )
 
 
@@ -200,11 +202,12 @@ def train(config: TrainConfig, init_from: str = INIT_SCRATCH, verbose: int | str
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), _ = data_module.load_cifar10(config.data)
     training, validation = hold_out(y_train, config.validation_images, config.seed)
-    x_val, y_val, _ = data_module.make_composites(
+    x_val, y_val = data_module.draw_composites(
         x_train[validation],
         y_train[validation],
         config.validation_composites,
-        seed=[config.seed, 2],
+        [config.seed, 2],
+        config.composites,
     )
     steps = data_module.composite_batches_per_epoch(config.composites_per_epoch, config.batch_size)
     checkpoint = Checkpoint(config.out, config.name)
@@ -229,7 +232,7 @@ def train(config: TrainConfig, init_from: str = INIT_SCRATCH, verbose: int | str
             verbose=verbose,
             callbacks=callbacks,
         )
-    export_for_inference(model).save(Path(config.out) / f"{config.name}.keras")
+    export_for_inference(model, config.output).save(Path(config.out) / f"{config.name}.keras")
     run = run_record(config, precision, state, init_from, len(training), len(validation))
     run["session_seconds"] = time.time() - started
     write_json(Path(config.out) / f"{config.name}.run.json", run)
@@ -264,7 +267,13 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("--loss", choices=["bce", "cce"], default="bce")
+    parser.add_argument("--loss", choices=LOSS_NAMES, default="bce", help="softmax: multi-class")
+    parser.add_argument(
+        "--composites",
+        choices=[data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR],
+        default=data_module.FOUR_DISTINCT,
+        help="the article's four distinct classes, or one to four objects",
+    )
     parser.add_argument("--recipe", choices=[FAST, ARTICLE], default=FAST)
     parser.add_argument(
         "--init-from",

@@ -85,3 +85,20 @@ def test_normalize_upsample_overlay():
     blended = overlay(image, activation)
     assert blended.shape == (4, 4, 3) and blended.dtype == np.uint8
     assert blended[0, 2, 0] > blended[0, 0, 0]  # the hot cell is redder
+
+
+def test_a_softmax_model_shares_one_unit_of_mass():
+    from core.inference import output_of
+
+    keras.utils.set_random_seed(3)
+    multi_class = with_random_bias(build_model(output="softmax"), 3)
+    predictor = Predictor({"softmax": multi_class, "bce": build_model()})
+    assert predictor.outputs == {"softmax": "softmax", "bce": "sigmoid"}
+    x = np.random.default_rng(4).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    results = predictor.predict(x)
+    probabilities = np.stack([r["softmax"].probabilities for r in results])
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(probabilities, np.asarray(multi_class(x, training=False)), atol=1e-5)
+    assert output_of(multi_class) == "softmax"
+    with pytest.raises(ValueError, match="output"):
+        build_model(output="relu")

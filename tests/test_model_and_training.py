@@ -326,3 +326,22 @@ def test_fine_tuning_starts_from_the_saved_weights(tmp_path, tiny_cifar):
         train.train(config, str(tmp_path / "small.keras"), verbose=0)
     with pytest.raises(ValueError, match="no such model file"):
         train.train(config, str(tmp_path / "missing.keras"), verbose=0)
+
+
+def test_the_multi_class_model_trains_on_one_to_four_objects(tmp_path, tiny_cifar):
+    from core import data, train
+    from core.inference import output_of
+
+    config, _, _ = train.parse_args(["--loss", "softmax", "--composites", "one-to-four"])
+    assert (config.output, config.composites) == ("softmax", "one-to-four")
+    small = small_config(tmp_path, loss="softmax", composites="one-to-four", name="softmax")
+    run = train.train(small, verbose=0)
+    assert (run["config"]["loss"], run["config"]["composites"]) == ("softmax", "one-to-four")
+    model = keras.saving.load_model(tmp_path / "softmax.keras")
+    assert output_of(model) == "softmax"
+    (images, labels), _ = tiny_cifar
+    dataset = data.fresh_composites(images, labels, 64, 64, seed=0, kind="one-to-four")
+    x, y = dataset[0]
+    assert set(y.sum(axis=1).tolist()) <= {1.0, 2.0, 3.0, 4.0} and (y.sum(axis=1) < 4).any()
+    with pytest.raises(ValueError, match="composites"):
+        small_config(tmp_path, composites="three")
