@@ -111,8 +111,9 @@ def test_clock_cycle_follows_the_clock_and_stops_when_the_minutes_are_spent():
         ClockCycle(1.0, minutes=0)
 
 
-def small_config(tmp_path, **overrides):
-    """A run of 16 composites an epoch, small enough for a test."""
+def small_config(tmp_path, recipe=None, **overrides):
+    """A run of 16 composites an epoch, small enough for a test (of `recipe`, a function that
+    makes a config: the fast recipe's `TrainConfig` by default)."""
     from core.recipes import TrainConfig
 
     settings = dict(
@@ -126,7 +127,7 @@ def small_config(tmp_path, **overrides):
         out=str(tmp_path),
     )
     settings.update(overrides)
-    return TrainConfig(**settings)
+    return (recipe or TrainConfig)(**settings)
 
 
 @pytest.fixture
@@ -267,17 +268,10 @@ def test_the_article_recipe_reshuffles_its_fixed_set_and_respects_a_budget(tmp_p
     from core import train
     from core.recipes import article_config
 
-    config = article_config(
-        epochs=None,
-        minutes=0.001,
-        composites_per_epoch=16,
-        batch_size=8,
-        validation_images=40,
-        validation_composites=8,
-        precision="float32",
-        out=str(tmp_path),
-        name="article",
+    config = small_config(
+        tmp_path, article_config, loss="bce", epochs=None, minutes=0.001, name="article"
     )
+    assert (config.recipe, config.learning_rate, config.augment) == ("article", 0.01, False)
     run = train.train(config, verbose=0)
     # The budget is spent after the first epoch, so the run stops before a second.
     assert run["epochs_done"] == 1 and run["train_minutes"] > 0.001
