@@ -97,17 +97,15 @@ def start_model(config: TrainConfig, init_from: str, checkpoint: Checkpoint, ste
 
     if init_from in (INIT_RESUME, INIT_RESTART):
         model, state = checkpoint.load()
-        restarting = init_from == INIT_RESTART
-        check_continuation(TrainConfig(**state["config"]), config, restarting)
+        saved, restarting = TrainConfig(**state["config"]), init_from == INIT_RESTART
+        check_continuation(saved, config, restarting)
         if restarting:
             state["restarts"].append(warm_restart(model, config, state, steps))
-        elif config.recipe == FAST and config.epochs is not None:
-            planned = TrainConfig(**state["config"]).epochs
-            if config.epochs != planned:
-                raise ValueError(
-                    f"The run's learning-rate cycle spans {planned} epochs; resume it to that "
-                    "length, or add epochs with --init-from restart."
-                )
+        elif config.recipe == FAST and config.epochs not in (None, saved.epochs):
+            raise ValueError(
+                f"The run's learning-rate cycle spans {saved.epochs} epochs; resume it to that "
+                "length, or add epochs with --init-from restart."
+            )
         state["config"] = dataclasses.asdict(config)
         print(f"Continuing {config.name} after epoch {state['epochs_done']}.", flush=True)
         return model, state

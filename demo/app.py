@@ -120,14 +120,18 @@ def server_sockets_without_nagle() -> int:
     return sockets.disable_nagle()
 
 
-@st.cache_data(show_spinner=False)
-def load_gallery_cached(path: str):
-    return load_gallery(path)
+@st.cache_resource(show_spinner=False)
+def load_gallery_cached(path: str) -> dict[int, np.ndarray]:
+    """The gallery, shared read-only by every session: `st.cache_data` would copy its 900 KB
+    into every run of the composite's fragment."""
+    gallery = load_gallery(path)
+    for images in gallery.values():
+        images.flags.writeable = False
+    return gallery
 
 
-@st.cache_data(show_spinner=False)
 def gallery_sizes(path: str) -> dict[int, int]:
-    return {label: len(images) for label, images in load_gallery(path).items()}
+    return {label: len(images) for label, images in load_gallery_cached(path).items()}
 
 
 @st.cache_data(show_spinner=False)
@@ -243,9 +247,7 @@ def test_set_specs(path: str, stamp: int | None) -> dict | None:
     return {
         "by_objects": by_objects,
         "by_objects_chart": charts.with_arrow_datasets(
-            charts.by_objects_chart(
-                pd.DataFrame(by_objects).rename(columns={"exact_match": "exact match"})
-            ).to_dict()
+            charts.by_objects_chart(pd.DataFrame(by_objects)).to_dict()
         )
         if by_objects
         else None,

@@ -247,15 +247,21 @@ def loss_versus_scale_chart(data, scale):
     return (lines + vertical_rule("scale", scale)).properties(height=240)
 
 
-def by_objects_chart(frame: pd.DataFrame, value: str = "exact match"):
-    """Grouped bars of `value` per number of `objects` in the composite and per `model`."""
+def by_objects_chart(frame: pd.DataFrame, value: str = "exact_match"):
+    """Grouped bars of `value` (a column of the evaluation's `by_objects` rows) per number of
+    `objects` in the composite and per `model`."""
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             x=alt.X("objects:O", title="objects in the composite", axis=alt.Axis(labelAngle=0)),
             xOffset="model:N",
-            y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y(
+                f"{value}:Q",
+                title=value.replace("_", " "),
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
             color=model_colour(frame),
             tooltip=["model:N", "objects:O", alt.Tooltip(f"{value}:Q", format=".1%")],
         )
