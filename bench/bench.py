@@ -7,9 +7,9 @@
    of every tile) with sliding-window views vs indexing every pixel.
 2. Training: images/s of `fit` steps in float32 vs mixed_bfloat16.
 3. Inference for one composite: eager `model(x)` per model vs the app's `Predictor`
-   (both models in one compiled call, with activation maps).
-4. The core calls of one new composite (compose + both predictions + maps + overlays), the
-   cold start (load both models and compile the combined call), and the two costs a Streamlit
+   (every model of the manifest in one compiled call, with activation maps).
+4. The core calls of one new composite (compose + all predictions + maps + overlays), the
+   cold start (load the models and compile the combined call), and the two costs a Streamlit
    server adds between runs: Keras' clear_session (a plain tf.function rebuilds its kernels, an
    XLA one does not) and a full garbage collection (cheap once the loaded objects are frozen).
    The page's cost through the server is bench/classroom.py's to measure.
@@ -124,16 +124,18 @@ def bench_training(images, labels, steps, batch_size=128):
 
 
 def load_models(folder: Path):
-
+    """Every model of the manifest in `folder` (an untrained one where its file is missing)."""
     from core.inference import load_trained_model
+    from core.manifest import load_manifest
     from core.model import build_model
 
     models = {}
-    for name in ("bce", "cce"):
-        path = folder / f"{name}.keras"
-        models[name] = load_trained_model(path) if path.exists() else build_model()
-    if not (folder / "bce.keras").exists():
-        print("  (no trained models found: using untrained ones, same architecture)")
+    for entry in load_manifest(folder).models:
+        if entry.file.exists():
+            models[entry.name] = load_trained_model(entry.file, entry.output)
+        else:
+            print(f"  ({entry.file} not found: an untrained {entry.output} model stands in)")
+            models[entry.name] = build_model(output=entry.output)
     return models
 
 
@@ -149,19 +151,19 @@ def bench_inference(images, labels, folder: Path):
     cold = time.perf_counter() - started
     x, _, _ = data.make_composites(images, labels, 64, seed=2)
 
-    def eager_both():
+    def eager_each():
         for model in models.values():
             np.asarray(model(x[:1], training=False))
 
     def predictor_one():
         predictor.predict(x[:1])
 
-    for function in (eager_both, predictor_one):
+    for function in (eager_each, predictor_one):
         function()
-    eager = statistics.median(best_of(eager_both, 1) for _ in range(20))
+    eager = statistics.median(best_of(eager_each, 1) for _ in range(20))
     compiled = statistics.median(best_of(predictor_one, 1) for _ in range(20))
-    row("one composite, eager model(x) x2", f"{eager * 1000:.1f} ms")
-    row("one composite, Predictor (both + maps)", f"{compiled * 1000:.1f} ms")
+    row(f"one composite, eager model(x) x{len(models)}", f"{eager * 1000:.1f} ms")
+    row(f"one composite, Predictor ({len(models)} models + maps)", f"{compiled * 1000:.1f} ms")
     row("Predictor speed-up", f"{eager / compiled:.1f}x")
 
     counter = iter(range(10**9))
@@ -209,8 +211,8 @@ def bench_server_effects(models, predictor, composite):
     xla_cleared = statistics.median(
         best_of(after_clear_session(lambda: predictor.predict(composite)), 1) for _ in range(10)
     )
-    row("both models after clear_session, tf.function", f"{plain_cleared * 1000:.1f} ms")
-    row("both models after clear_session, XLA (app)", f"{xla_cleared * 1000:.1f} ms")
+    row("all models after clear_session, tf.function", f"{plain_cleared * 1000:.1f} ms")
+    row("all models after clear_session, XLA (app)", f"{xla_cleared * 1000:.1f} ms")
     full = best_of(gc.collect, 3)
     gc.freeze()
     frozen = best_of(gc.collect, 3)

@@ -1,7 +1,7 @@
 """Multi-label classification of tiled CIFAR-10 composites.
 
-Importing the package registers the custom losses, metrics and schedules with Keras, so that
-`keras.saving.load_model(path)` can load the project's trained models.
+Importing the package imports nothing heavy: a command's `--help` answers at once. The modules
+that define custom losses, metrics and schedules register them with Keras when imported
+(`core.checkpoints` does so before loading a training checkpoint); inference loads models
+without them.
 """
-
-from core import losses, metrics, schedules  # noqa: F401  (registers custom objects)

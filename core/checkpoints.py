@@ -36,6 +36,8 @@ class Checkpoint:
         """(model with its optimizer, state); `ValueError` when there is none."""
         import keras
 
+        from core import losses, metrics, schedules  # noqa: F401  (registers custom objects)
+
         if not self.exists():
             raise ValueError(
                 f"There is no checkpoint in {self.folder} to continue; start the run with "

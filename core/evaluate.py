@@ -1,14 +1,16 @@
-"""Evaluate trained models on the seeded 10k test composites, beside the article's numbers.
+"""Evaluate the manifest's models on the seeded 10k test composites, beside the article's numbers.
 
-    python -m core.evaluate models/bce.keras models/cce.keras
-    python -m core.evaluate models/bce.keras --data ../shared/data/cifar10-jpeg.tar.gz
+    python -m core.evaluate                        # every model of models/models.json
+    python -m core.evaluate softmax bce-one-to-four   # these, kept beside the others' results
+    python -m core.evaluate --data ../cifar-10-batches-py
 
-Without `--data`, the CIFAR-10 source recorded in the first model's `.run.json` is used when it
+Without `--data`, the CIFAR-10 source recorded in the first model's run file is used when it
 exists on this machine (so the shipped numbers reproduce), otherwise the Keras download.
 
-Prints a table and writes `models/evaluation.json` (per model: the headline metrics at 0.5,
-per-class scores, mAP, the threshold sweep, exact match by number of distinct classes, and on
-composites with one to four objects by the number of objects).
+Prints a table and writes the manifest's evaluation JSON (per model: the headline metrics at
+0.5, per-class scores, mAP, the threshold sweep, exact match by number of distinct classes, and
+on composites with one to four objects by the number of objects). A model file that is missing,
+damaged or of another network ends the run with a message and exit status 1.
 """
 
 from __future__ import annotations
@@ -71,10 +73,11 @@ def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
             "per_label_accuracy": evaluation.per_label_accuracy(y_extra, decisions),
             "mean_average_precision": evaluation.mean_average_precision(y_extra, extra_scores),
         }
+        report["by_set"][name]["mean_predicted_labels"] = float(decisions.sum(axis=-1).mean())
         if name == ONE_TO_FOUR:
             counts = sets[ONE_TO_FOUR][3]
             report["by_set"][name]["by_objects"] = evaluation.by_object_count(
-                y_extra, decisions, counts
+                y_extra, decisions, counts, extra_scores
             )
     return report
 
@@ -99,83 +102,112 @@ def build_report(models: dict, losses: dict, sets, data: dict, seed: int, verbos
 
 
 def format_table(results: dict) -> str:
+    """The headline numbers on the four-distinct test set and on one to four objects."""
     lines = [
-        f"{'model':<12}{'exact match':>13}{'per-label':>11}{'micro F1':>10}{'macro F1':>10}"
-        f"{'mAP':>8}{'article EM':>12}{'article PL':>12}"
+        f"{'model':<22}{'exact match':>13}{'per-label':>11}{'mAP':>8}{'labels':>8}"
+        f"{'1-4: exact':>12}{'labels':>8}"
     ]
     for name, report in results["models"].items():
-        article = evaluation.ARTICLE_RESULTS.get(report["loss"], {})
+        objects = report["by_set"].get(ONE_TO_FOUR, {})
         lines.append(
-            f"{name:<12}{report['exact_match']:>13.2%}{report['per_label_accuracy']:>11.2%}"
-            f"{report['micro_f1']:>10.3f}{report['macro_f1']:>10.3f}"
-            f"{report['mean_average_precision']:>8.3f}"
-            f"{article.get('exact_match', float('nan')):>12.2%}"
-            f"{article.get('per_label_accuracy', float('nan')):>12.2%}"
+            f"{name:<22}{report['exact_match']:>13.2%}{report['per_label_accuracy']:>11.2%}"
+            f"{report['mean_average_precision']:>8.3f}{report['mean_predicted_labels']:>8.2f}"
+            f"{objects.get('exact_match', float('nan')):>12.2%}"
+            f"{objects.get('mean_predicted_labels', float('nan')):>8.2f}"
+        )
+    for loss, article in evaluation.ARTICLE_RESULTS.items():
+        lines.append(
+            f"{loss + ', article':<22}{article['exact_match']:>13.2%}"
+            f"{article['per_label_accuracy']:>11.2%}"
         )
     base = results["baselines"]
     lines.append(
-        f"{'baselines':<12}{base['chance_exact_match']:>13.2%}"
+        f"{'baselines':<22}{base['chance_exact_match']:>13.2%}"
         f"{base['all_negative_per_label']:>11.2%}   (chance exact match, all-negative per-label)"
     )
     return "\n".join(lines)
 
 
-def recorded_source(path: Path) -> str | None:
-    """The data source a model was trained on, from its `.run.json`, if it exists here."""
-    run_file = path.with_name(path.stem + ".run.json")
+def recorded_source(run_file: Path | None) -> str | None:
+    """The data source a model was trained on, from its run file, if it exists here."""
     try:
         source = json.loads(run_file.read_text())["data"]["source"]
-    except (OSError, ValueError, KeyError):
+    except (AttributeError, OSError, ValueError, KeyError, TypeError):
         return None
     return source if Path(source).exists() else None
 
 
-def loss_of(path: Path) -> str:
-    run_file = path.with_name(path.stem + ".run.json")
-    if run_file.exists():
+def load_models(entries) -> dict:
+    """{name: Keras model} for manifest entries; SystemExit with the reason for one that does not
+    load as the project's network."""
+    from core.inference import load_trained_model
+
+    models = {}
+    for entry in entries:
+        if not entry.file.is_file():
+            raise SystemExit(
+                f"Model file {entry.file} ({entry.name}) not found; train it with "
+                "python -m core.train."
+            )
         try:
-            return json.loads(run_file.read_text())["config"]["loss"]
-        except (ValueError, KeyError):
-            pass
-    return "cce" if "cce" in path.stem else "bce"
+            models[entry.name] = load_trained_model(entry.file, entry.output)
+        except Exception as error:  # A damaged file can fail in many ways inside Keras.
+            reason = str(error) if isinstance(error, ValueError) else type(error).__name__
+            raise SystemExit(
+                f"Model file {entry.file} ({entry.name}) cannot be evaluated: {reason}."
+            ) from error
+    return models
+
+
+def merged(previous: dict | None, results: dict) -> dict:
+    """`results` with the other models' entries of an earlier evaluation on the same test set."""
+    same_set = previous and all(
+        previous.get(key) == results[key] for key in ("test_seed", "test_composites", "data")
+    )
+    if not same_set:
+        return results
+    models = {**previous.get("models", {}), **results["models"]}
+    return {**results, "models": models}
 
 
 def main(argv=None) -> None:
+    from core.manifest import ManifestError, load_manifest
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", help=".keras files")
-    parser.add_argument("--data", default=None, help="CIFAR-10 folder or tarball (default: Keras)")
-    parser.add_argument("--out", default="models/evaluation.json")
+    parser.add_argument("names", nargs="*", help="models of the manifest (default: all)")
+    parser.add_argument("--models", default="models", help="the folder of models.json")
+    parser.add_argument("--data", help="CIFAR-10 folder or tarball (default: Keras' download)")
     parser.add_argument("--seed", type=int, default=data_module.TEST_SEED)
     parser.add_argument("--composites", type=int, default=data_module.TEST_COMPOSITES)
     args = parser.parse_args(argv)
-
-    import keras
-
-    import core  # noqa: F401  (registers the custom losses and metrics)
-    from core.provenance import describe_source
-
-    paths = [Path(p) for p in args.models]
-    for path in paths:
-        if not path.is_file():
-            raise SystemExit(
-                f"Model file {str(path)!r} not found; train it with python -m core.train."
-            )
-    source = args.data if args.data is not None else recorded_source(paths[0])
+    try:
+        manifest = load_manifest(args.models)
+        entries = [manifest.by_name(name) for name in args.names] or list(manifest.models)
+    except ManifestError as error:
+        raise SystemExit(str(error)) from error
+    except KeyError as error:
+        known = ", ".join(model.name for model in manifest.models)
+        raise SystemExit(f"No model {error} in the manifest; it lists {known}.") from error
+    models = load_models(entries)
+    source = args.data if args.data is not None else recorded_source(entries[0].run)
     print(f"CIFAR-10 source: {source or 'keras.datasets.cifar10'}")
     _, (x_test, y_test) = data_module.load_cifar10(source)
     sets = test_sets(x_test, y_test, seed=args.seed, n=args.composites)
-    models = {path.stem: keras.saving.load_model(path, compile=False) for path in paths}
-    losses = {path.stem: loss_of(path) for path in paths}
+    from core.provenance import describe_source
+
+    losses = {entry.name: entry.loss for entry in entries}
     results = build_report(models, losses, sets, describe_source(source), args.seed, verbose=1)
-    for path in paths:
-        results["models"][path.stem]["file"] = path.as_posix()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".tmp")
+    for entry in entries:
+        results["models"][entry.name]["file"] = entry.file.relative_to(manifest.folder).as_posix()
+    previous = (
+        json.loads(manifest.evaluation.read_text()) if manifest.evaluation.is_file() else None
+    )
+    results = merged(previous, results)
+    partial = manifest.evaluation.with_suffix(".tmp")
     partial.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(partial, out)
+    os.replace(partial, manifest.evaluation)
     print(format_table(results))
-    print(f"Wrote {out}")
+    print(f"Wrote {manifest.evaluation}")
 
 
 if __name__ == "__main__":

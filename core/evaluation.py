@@ -47,6 +47,14 @@ def top_k(scores, k: int) -> np.ndarray:
     return decisions
 
 
+def top_true_count(y_true, scores) -> np.ndarray:
+    """Decisions that keep, for each sample, as many top-scoring labels as it truly has: top-k
+    when told k. A softmax model can name a set only this way."""
+    truth, scores = _as_labels(y_true), np.asarray(scores)
+    ranks = np.argsort(np.argsort(-scores, axis=-1, kind="stable"), axis=-1, kind="stable")
+    return ranks < truth.sum(axis=-1, keepdims=True)
+
+
 def exact_match(y_true, y_pred) -> float:
     """Share of samples whose whole label set is right ("total accuracy")."""
     return float(np.mean(np.all(_as_labels(y_true) == np.asarray(y_pred), axis=-1)))
@@ -241,12 +249,14 @@ def categorical_cross_entropy(y_true, probabilities) -> np.ndarray:
     return -np.sum(truth * np.log(q), axis=-1)
 
 
-def by_object_count(y_true, decisions, counts) -> dict[str, dict[str, float]]:
+def by_object_count(y_true, decisions, counts, scores=None) -> dict[str, dict[str, float]]:
     """For each number of objects in the composites: how many, exact match, per-label accuracy,
     and the mean number of true and of predicted labels (a model that always answers four
-    classes shows it here)."""
+    classes shows it here). With `scores`, also the exact match of top-k when told k, the
+    number of true labels (`told_count_exact_match`)."""
     truth, decided = _as_labels(y_true), np.asarray(decisions, dtype=bool)
     counts = np.asarray(counts).reshape(-1)
+    told = None if scores is None else top_true_count(truth, scores)
     report = {}
     for count in np.unique(counts):
         rows = counts == count
@@ -257,4 +267,43 @@ def by_object_count(y_true, decisions, counts) -> dict[str, dict[str, float]]:
             "mean_true_labels": float(truth[rows].sum(axis=-1).mean()),
             "mean_predicted_labels": float(decided[rows].sum(axis=-1).mean()),
         }
+        if told is not None:
+            report[str(int(count))]["told_count_exact_match"] = exact_match(truth[rows], told[rows])
+    return report
+
+
+# The keys every model's entry in an evaluation JSON has; `check_report` insists on them.
+REPORT_MODEL_KEYS = (
+    "exact_match",
+    "per_label_accuracy",
+    "micro_f1",
+    "macro_f1",
+    "mean_average_precision",
+    "mean_predicted_labels",
+    "threshold_sweep",
+    "best_threshold",
+    "per_class",
+    "by_set",
+)
+
+
+def check_report(report) -> dict:
+    """Return `report` (an evaluation JSON as `core.evaluate` writes it) if it has the shape the
+    app reads; otherwise raise ValueError naming what is missing."""
+    if not isinstance(report, dict):
+        raise ValueError("the evaluation is not a JSON object")
+    missing = [key for key in ("test_composites", "baselines", "models") if key not in report]
+    if missing:
+        raise ValueError(f"the evaluation lacks {', '.join(missing)}")
+    if not isinstance(report["models"], dict) or not report["models"]:
+        raise ValueError("the evaluation has no models")
+    for key in ("chance_exact_match", "all_negative_per_label"):
+        if not isinstance(report["baselines"], dict) or key not in report["baselines"]:
+            raise ValueError(f"the evaluation's baselines lack {key}")
+    for name, result in report["models"].items():
+        lacking = [
+            key for key in REPORT_MODEL_KEYS if not isinstance(result, dict) or key not in result
+        ]
+        if lacking:
+            raise ValueError(f"the evaluation of {name!r} lacks {', '.join(lacking)}")
     return report

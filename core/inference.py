@@ -60,11 +60,32 @@ def one_thread_per_call() -> bool:
     return True
 
 
-def load_trained_model(path: str | Path):
-    """Load a `.keras` model for inference (no custom objects or optimizer needed)."""
+def load_trained_model(path: str | Path, output: str | None = None):
+    """Load a `.keras` model for inference (no custom objects or optimizer needed), checked to be
+    the network of `core.model` ending in `output` (when given); ValueError says what is wrong."""
     import keras
 
-    return keras.saving.load_model(Path(path), compile=False)
+    model = keras.saving.load_model(Path(path), compile=False)
+    check_architecture(model, output)
+    return model
+
+
+def check_architecture(model, output: str | None = None) -> None:
+    """Raise ValueError unless `model` takes 64x64 RGB composites, gives 10 outputs and has the
+    layers the Predictor reads (the last convolution block and the logits)."""
+    from core.model import LAST_CONV_NAME, LOGITS_NAME
+
+    names = {layer.name for layer in model.layers}
+    missing = [name for name in (LAST_CONV_NAME, LOGITS_NAME) if name not in names]
+    if missing:
+        raise ValueError(f"it is not the network of core.model (no layer {', '.join(missing)})")
+    if tuple(model.input_shape[1:]) != (64, 64, 3) or model.output_shape[-1] != 10:
+        raise ValueError(
+            f"it maps {model.input_shape[1:]} to {model.output_shape[-1]} outputs, "
+            "not 64x64x3 composites to 10 classes"
+        )
+    if output is not None and output_of(model) != output:
+        raise ValueError(f"it ends in a {output_of(model)}, the manifest says {output}")
 
 
 class Predictor:

@@ -26,26 +26,17 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-
 from core import data as data_module
 from core.checkpoints import (
     Checkpoint,
     check_continuation,
     export_for_inference,
-    history_payload,
     load_initial_weights,
     new_state,
     warm_restart,
     write_json,
 )
-from core.provenance import (
-    accelerator_names,
-    cpu_has_bf16,
-    describe_source,
-    device_description,
-    library_versions,
-)
+from core.provenance import describe_source, device_description, library_versions
 from core.recipes import (
     ARTICLE,
     FAST,
@@ -63,13 +54,21 @@ VALIDATION_BATCH = 256
 MAX_CLOCK_EPOCHS = 100_000  # a bound for `fit` when the clock, not a count, ends the run
 
 
-def resolve_precision(requested: str) -> str:
-    if requested == "auto":
-        return "bfloat16" if accelerator_names() or cpu_has_bf16() else "float32"
-    return requested
+def resolve_precision(requested: str, batch_size: int) -> tuple[str, dict | None]:
+    """(precision, {precision: measured seconds per step} or None when not measured)."""
+    if requested != "auto":
+        return requested, None
+    from core.precision import fastest_precision
+
+    choice, measured = fastest_precision(batch_size)
+    timings = ", ".join(f"{p} {seconds:.2f} s" for p, seconds in measured.items())
+    print(f"Precision: {choice} (one training step: {timings}).", flush=True)
+    return choice, measured
 
 
 def make_optimizer(config: TrainConfig, total_steps: int):
+    import keras
+
     from core.schedules import OneCycle
 
     if config.recipe == ARTICLE:
@@ -138,62 +137,13 @@ def training_data(config: TrainConfig, images, labels, first_epoch: int):
     )
 
 
-def finished(config: TrainConfig, state: dict) -> bool:
-    """Whether the run has nothing left to train."""
-    if config.epochs is not None:
-        return state["epochs_done"] >= config.epochs
-    spent = state["train_seconds"]
-    last = state["history"][-1]["seconds"] if state["history"] else 0.0
-    if config.follows_the_clock:
-        return spent >= 60 * config.minutes
-    return bool(state["history"]) and spent + last > 60 * config.minutes
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    """Records every epoch, checkpoints it, and ends a run of the article's recipe measured in
-    minutes before an epoch that would end past them."""
-
-    def __init__(self, config: TrainConfig, checkpoint: Checkpoint, state: dict):
-        super().__init__()
-        self.config, self.checkpoint, self.state = config, checkpoint, state
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started, self.batches = time.time(), 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.time() - self.started
-        config, state = self.config, self.state
-        composites = min(config.composites_per_epoch, self.batches * config.batch_size)
-        record = {key: float(value) for key, value in (logs or {}).items()}
-        record.update(
-            epoch=epoch + 1,
-            seconds=seconds,
-            minutes_elapsed=(state["train_seconds"] + seconds) / 60,
-            composites=composites,
-            images_per_second=composites / seconds,
-        )
-        state["history"].append(record)
-        state["epochs_done"] = epoch + 1
-        state["train_seconds"] += seconds
-        self.checkpoint.save(self.model, state)
-        history_file = Path(config.out) / f"{config.name}.history.json"
-        write_json(history_file, history_payload(state["history"]))
-        print(
-            f"epoch {epoch + 1}: loss {record['loss']:.4f} total_acc {record['total_acc']:.4f} "
-            f"val_total_acc {record['val_total_acc']:.4f} val_binary_acc "
-            f"{record['val_binary_acc']:.4f} ({seconds / 60:.1f} min)",
-            flush=True,
-        )
-        if not config.follows_the_clock and finished(config, state):
-            self.model.stop_training = True
-
-
 def train(config: TrainConfig, init_from: str = INIT_SCRATCH, verbose: int | str = "auto") -> dict:
     """Run a training run from `init_from`; returns the record also written to `.run.json`."""
-    precision = resolve_precision(config.precision)
+    import keras
+
+    from core.callbacks import EpochRecorder, finished
+
+    precision, measured = resolve_precision(config.precision, config.batch_size)
     keras.mixed_precision.set_global_policy(
         "mixed_bfloat16" if precision == "bfloat16" else "float32"
     )
@@ -232,6 +182,7 @@ def train(config: TrainConfig, init_from: str = INIT_SCRATCH, verbose: int | str
         )
     export_for_inference(model, config.output).save(Path(config.out) / f"{config.name}.keras")
     run = run_record(config, precision, state, init_from, len(training), len(validation))
+    run["precision_measured_seconds_per_step"] = measured
     run["session_seconds"] = time.time() - started
     write_json(Path(config.out) / f"{config.name}.run.json", run)
     return run
@@ -260,10 +211,19 @@ def run_record(config, precision, state, init_from, training_images, validation_
     }
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" only where the help does not already say what happens without it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter
     )
     parser.add_argument("--loss", choices=LOSS_NAMES, default="bce", help="softmax: multi-class")
     parser.add_argument(
@@ -272,7 +232,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
         default=data_module.FOUR_DISTINCT,
         help="the article's four distinct classes, or one to four objects",
     )
-    parser.add_argument("--recipe", choices=[FAST, ARTICLE], default=FAST)
+    parser.add_argument(
+        "--recipe",
+        choices=[FAST, ARTICLE],
+        default=FAST,
+        help="fresh composites and one-cycle AdamW, or the article's fixed set and SGD",
+    )
     parser.add_argument(
         "--init-from",
         default=INIT_SCRATCH,
@@ -285,11 +250,18 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
     parser.add_argument(
         "--batch-size", type=int, help="composites per step (fast 128, article 256)"
     )
-    parser.add_argument("--composites-per-epoch", type=int, default=defaults.composites_per_epoch)
+    parser.add_argument(
+        "--composites-per-epoch",
+        type=int,
+        default=defaults.composites_per_epoch,
+        help="composites in one epoch",
+    )
     parser.add_argument(
         "--learning-rate", type=float, help="peak (fast 3e-3) or constant (article 0.01)"
     )
-    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument(
+        "--weight-decay", type=float, default=defaults.weight_decay, help="AdamW's, decoupled"
+    )
     parser.add_argument(
         "--max-shift", type=int, default=defaults.max_shift, help="per-tile shift, pixels"
     )
@@ -299,8 +271,15 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
         default=defaults.restart_peak_fraction,
         help="a warm restart's peak learning rate / --learning-rate",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--precision", choices=["auto", "bfloat16", "float32"], default="auto")
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="weights, composites and hold-out"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "bfloat16", "float32"],
+        default="auto",
+        help="auto: the faster in a few measured training steps on this machine",
+    )
     parser.add_argument("--data-workers", type=int, default=1, help="threads drawing composites")
     parser.add_argument(
         "--verbose", type=int, choices=[0, 1, 2], default=1, help="2: a line an epoch"

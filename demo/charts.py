@@ -13,7 +13,8 @@ OUTCOME_COLOURS = {
     "above threshold": "#1565c0",
     "below threshold": "#9e9e9e",
 }
-MODEL_COLOURS = {"BCE": "#1565c0", "CCE": "#ad1457", "article recipe": "#6d4c41"}
+# Models without a colour of their own (the manifest gives every shipped model one).
+FALLBACK_PALETTE = ("#6d4c41", "#ef6c00", "#6a1b9a", "#00838f", "#9e9d24")
 
 
 def vertical_rule(field: str, value, size: float = 1):
@@ -51,10 +52,13 @@ def with_arrow_datasets(spec: dict) -> dict:
 
 
 def model_colour(frame: pd.DataFrame):
-    """A colour encoding that keeps each model's colour the same on every chart."""
+    """A colour encoding that keeps each model's colour the same on every chart: the frame's
+    `colour` column where it has one (from the manifest), else a fallback palette."""
     models = list(dict.fromkeys(frame["model"]))
-    palette = ["#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#9e9d24"]
-    colours = [MODEL_COLOURS.get(m) or palette[i % len(palette)] for i, m in enumerate(models)]
+    given = dict(zip(frame["model"], frame["colour"], strict=True)) if "colour" in frame else {}
+    colours = [
+        given.get(m) or FALLBACK_PALETTE[i % len(FALLBACK_PALETTE)] for i, m in enumerate(models)
+    ]
     return alt.Color(
         "model:N",
         scale=alt.Scale(domain=models, range=colours),
@@ -134,8 +138,11 @@ def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
 CURVE_TITLES = {"loss": "loss", "total_acc": "exact match", "binary_acc": "per-label accuracy"}
 
 
-def curves_frame(histories: dict[str, dict], labels: dict[str, str]) -> pd.DataFrame:
-    """Long table (model, split, metric, epoch, value) from `{name: history JSON}`."""
+def curves_frame(
+    histories: dict[str, dict], labels: dict[str, str], colours: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Long table (model, colour, split, metric, epoch, value) from `{name: history JSON}`;
+    `labels` and `colours` are keyed by name."""
     rows = []
     for name, history in histories.items():
         for key, values in history.items():
@@ -147,13 +154,15 @@ def curves_frame(histories: dict[str, dict], labels: dict[str, str]) -> pd.DataF
                 rows.append(
                     {
                         "model": labels.get(name, name),
+                        "colour": (colours or {}).get(name),
                         "split": split,
                         "metric": metric,
                         "epoch": epoch,
                         "value": value,
                     }
                 )
-    return pd.DataFrame(rows, columns=["model", "split", "metric", "epoch", "value"])
+    columns = ["model", "colour", "split", "metric", "epoch", "value"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):

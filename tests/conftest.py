@@ -86,3 +86,37 @@ def add_bytes_to_tar(tar: tarfile.TarFile, name: str, payload: bytes):
 @pytest.fixture
 def arrays():
     return tiny_arrays()
+
+
+FAMILIES = [
+    {"data": "four-distinct", "title": "The article's: always four distinct classes"},
+    {"data": "one-to-four", "title": "One to four objects"},
+]
+TEST_COLOURS = ("#1565c0", "#ad1457", "#2e7d32", "#64b5f6", "#f06292", "#81c784", "#6d4c41")
+
+
+def manifest_entry(name: str, loss: str, data: str, colour: str, label: str | None = None):
+    """One model of a test manifest, its files named after it."""
+    return {
+        "name": name,
+        "label": label or name,
+        "file": f"{name}.keras",
+        "loss": loss,
+        "output": "softmax" if loss == "softmax" else "sigmoid",
+        "data": data,
+        "colour": colour,
+        "history": f"{name}.history.json",
+        "run": f"{name}.run.json",
+    }
+
+
+def write_manifest(folder: Path, entries: list[dict]) -> Path:
+    import json
+
+    path = folder / "models.json"
+    path.write_text(
+        json.dumps(
+            {"evaluation": "evaluation.json", "families": FAMILIES, "models": entries}, indent=1
+        )
+    )
+    return path

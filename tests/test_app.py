@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TEST_COLOURS, manifest_entry, write_manifest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -19,46 +20,63 @@ COMMITTED = Path(__file__).resolve().parents[1] / "models"
 TIMEOUT = 180
 
 
-@pytest.fixture(scope="session")
-def fixture_models(tmp_path_factory):
-    """Two untrained models with the real architecture, their history and evaluation JSON."""
+SIX = [
+    ("bce", "bce", "four-distinct", "BCE"),
+    ("cce", "cce", "four-distinct", "CCE"),
+    ("softmax", "softmax", "four-distinct", "softmax"),
+    ("bce-one-to-four", "bce", "one-to-four", "BCE 1-4"),
+    ("cce-one-to-four", "cce", "one-to-four", "CCE 1-4"),
+    ("softmax-one-to-four", "softmax", "one-to-four", "softmax 1-4"),
+]
+
+
+def save_models(folder, specs, zero_logits=False) -> dict:
+    """Untrained models of the real architecture with their manifest and history JSON."""
     import keras
-    from conftest import tiny_arrays
 
-    from core.evaluate import build_report, test_sets
-    from core.model import build_model
+    from core.model import LOGITS_NAME, build_model
 
-    folder = tmp_path_factory.mktemp("models")
     keras.utils.set_random_seed(0)
-    models = {"bce": build_model(), "cce": build_model()}
-    for name, model in models.items():
+    models, entries = {}, []
+    for index, (name, loss, data, label) in enumerate(specs):
+        model = build_model(output="softmax" if loss == "softmax" else "sigmoid")
+        if zero_logits:
+            logits = model.get_layer(LOGITS_NAME)
+            logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
         model.save(folder / f"{name}.keras")
+        models[name] = model
         history = {"epoch": [1, 2]}
         for key in ("loss", "total_acc", "binary_acc"):
             history[key] = [0.5, 0.4]
             history[f"val_{key}"] = [0.6, 0.5]
         (folder / f"{name}.history.json").write_text(json.dumps(history))
+        entries.append(manifest_entry(name, loss, data, TEST_COLOURS[index], label))
+    write_manifest(folder, entries)
+    return models
+
+
+@pytest.fixture(scope="session")
+def fixture_models(tmp_path_factory):
+    """Six untrained models (three losses on two kinds of data), their evaluation JSON."""
+    from conftest import tiny_arrays
+
+    from core.evaluate import build_report, test_sets
+
+    folder = tmp_path_factory.mktemp("models")
+    models = save_models(folder, SIX)
     _, (x_test, y_test) = tiny_arrays(per_class_test=3)
     sets = test_sets(x_test, y_test, seed=0, n=40, subset_n=10)
-    report = build_report(models, {"bce": "bce", "cce": "cce"}, sets, {"source": "tiny"}, 0)
+    losses = {name: loss for name, loss, _, _ in SIX}
+    report = build_report(models, losses, sets, {"source": "tiny"}, 0)
     (folder / "evaluation.json").write_text(json.dumps(report))
     return folder
 
 
 @pytest.fixture(scope="session")
 def undecided_models(tmp_path_factory):
-    """Two models whose every output is exactly 0.5: zero kernel and bias in the last layer."""
-    import keras
-
-    from core.model import LOGITS_NAME, build_model
-
+    """Two sigmoid models whose every output is exactly 0.5: zero kernel and bias at the end."""
     folder = tmp_path_factory.mktemp("undecided")
-    keras.utils.set_random_seed(0)
-    for name in ("bce", "cce"):
-        model = build_model()
-        logits = model.get_layer(LOGITS_NAME)
-        logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
-        model.save(folder / f"{name}.keras")
+    save_models(folder, SIX[:2], zero_logits=True)
     return folder
 
 
@@ -86,30 +104,77 @@ def charts(at):
     return at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
 
 
-def test_app_runs_and_shows_both_models(fixture_models, monkeypatch):
+def test_app_runs_and_shows_three_losses_side_by_side(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch)
     assert not at.exception
     assert not at.error
-    # Two probability charts, the sweep, per-class F1, three curves (tabs render all).
-    assert len(charts(at)) >= 7
-    assert len(markdown_starting(at, "**Predicted:**")) == 2
+    # Three probability charts, the sweep, per-class F1, by-count, three curves (tabs render all).
+    assert len(charts(at)) >= 9
+    titles = markdown_starting(at, "**")
+    for title in ("BCE", "CCE", "softmax"):
+        assert any(t.startswith(f"**{title}** · ") for t in titles)
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    sums = [c.value for c in at.caption if c.value.startswith("Sum of outputs")]
+    assert len(sums) == 3 and sums[2].startswith("Sum of outputs: **1.00**")
     assert markdown_starting(at, "**True label set:**") == [
         "**True label set:** `airplane`, `cat`, `dog`, `ship`"
     ]
-    assert at.query_params["c0"] == ["airplane"] or at.query_params["c0"] == "airplane"
+    assert at.query_params["c0"] in ("airplane", ["airplane"])
     table = results_table(at)
     assert table["BCE (article)"]["exact match"] == "49.19%"
     assert table["BCE (article)"]["mAP"] == "–"
     assert table["chance / all-negative"]["per-label accuracy"] == "60.00%"
     report = json.loads((fixture_models / "evaluation.json").read_text())
-    assert table["BCE (ours)"]["exact match"] == f"{report['models']['bce']['exact_match']:.2%}"
+    for name, _, _, label in SIX:
+        result = report["models"][name]
+        assert table[label]["exact match"] == f"{result['exact_match']:.2%}"
+        objects = result["by_set"]["one_to_four"]
+        assert table[label]["1-4 objects: exact match"] == f"{objects['exact_match']:.2%}"
+
+
+def test_the_training_data_choice_shows_the_other_family(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="data").set_value("one-to-four").run()
+    assert not at.exception
+    titles = [t.split(" · ")[0] for t in markdown_starting(at, "**") if " · " in t]
+    assert titles == ["**BCE 1-4**", "**CCE 1-4**", "**softmax 1-4**"]
+    assert dict(at.query_params)["data"] in ("one-to-four", ["one-to-four"])
+    at.radio(key="view").set_value("softmax").run()
+    assert [t.split(" · ")[0] for t in markdown_starting(at, "**") if " · " in t] == [
+        "**softmax 1-4**"
+    ]
+
+
+def test_a_seventh_manifest_entry_is_shown_without_code_changes(
+    fixture_models, monkeypatch, tmp_path
+):
+    for file in fixture_models.iterdir():
+        shutil.copy(file, tmp_path / file.name)
+    shutil.copy(tmp_path / "bce-one-to-four.keras", tmp_path / "bce-extra.keras")
+    manifest = json.loads((tmp_path / "models.json").read_text())
+    extra = manifest_entry("bce-extra", "bce", "one-to-four", TEST_COLOURS[6], "BCE extra")
+    extra.pop("history")
+    extra.pop("run")
+    manifest["models"].append(extra)
+    (tmp_path / "models.json").write_text(json.dumps(manifest))
+    at = start(tmp_path, monkeypatch, {"data": "one-to-four"})
+    assert not at.exception and not at.error
+    assert len(markdown_starting(at, "**Predicted:**")) == 4
+    assert any(
+        t.startswith("**BCE extra** · sigmoids + binary") for t in markdown_starting(at, "**")
+    )
+    assert any("BCE extra" in str(image.proto) for image in at.get("image"))
 
 
 def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
+    import streamlit
+
     at = start(fixture_models, monkeypatch)
-    calls = at.session_state["model_calls"]
     before_image = str(at.get("image")[0].proto)
     before_chart = str(charts(at)[0].proto)
+    # Predictions are cached per process; start from none, whatever ran before.
+    streamlit.cache_data.clear()
+    calls = at.session_state["model_calls"]
     at.selectbox(key="class_0").select("truck").run()
     assert not at.exception
     assert at.session_state["model_calls"] == calls + 1
@@ -125,9 +190,9 @@ def test_threshold_moves_decisions_without_a_model_call(fixture_models, monkeypa
     calls = at.session_state["model_calls"]
     at.slider(key="threshold").set_value(0.0).run()
     everything = "**Predicted:** " + ", ".join(f"`{name}`" for name in CLASS_NAMES)
-    assert markdown_starting(at, "**Predicted:**") == [everything, everything]
+    assert markdown_starting(at, "**Predicted:**") == [everything] * 3
     at.slider(key="threshold").set_value(1.0).run()
-    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2
+    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 3
     assert at.session_state["model_calls"] == calls
     assert dict(at.query_params)["t"] in ("1.00", ["1.00"])
 
@@ -135,8 +200,8 @@ def test_threshold_moves_decisions_without_a_model_call(fixture_models, monkeypa
 def test_top_k_predicts_exactly_k_labels(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch)
     at.number_input(key="top_k").set_value(3).run()
-    for line in markdown_starting(at, "**Predicted:**"):
-        assert line.count("`") == 6
+    lines = markdown_starting(at, "**Predicted:**")
+    assert len(lines) == 3 and all(line.count("`") == 6 for line in lines)
 
 
 def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
@@ -148,6 +213,7 @@ def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
         "s0": "4",
         "t": "0.30",
         "k": "0",
+        "data": "one-to-four",
         "view": "cce",
     }
     at = start(fixture_models, monkeypatch, query)
@@ -157,32 +223,70 @@ def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
     assert markdown_starting(at, "**True label set:**") == [
         "**True label set:** `deer`, `frog`, `horse`"
     ]
-    assert len(markdown_starting(at, "**Predicted:**")) == 1  # the CCE view only
+    assert len(markdown_starting(at, "**Predicted:**")) == 1
+    assert markdown_starting(at, "**CCE 1-4** · ")
+
+
+def test_an_old_link_still_opens_every_model(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch, {"view": "both"})
+    assert not at.exception and not at.warning
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
 
 
 def test_bad_query_parameters_are_reported_not_raised(fixture_models, monkeypatch):
-    at = start(fixture_models, monkeypatch, {"c0": "unicorn", "t": "7", "s1": "x"})
+    query = {"c0": "unicorn", "t": "7", "s1": "x", "data": "nope", "view": "all3"}
+    at = start(fixture_models, monkeypatch, query)
     assert not at.exception
     warning = at.warning[0].value
-    assert "unicorn" in warning and "'7'" in warning and "'x'" in warning
+    for shown in ("unicorn", "'7'", "'x'", "'nope'", "'all3'"):
+        assert shown in warning
     assert at.session_state["class_0"] == "airplane"
+    assert at.session_state["data"] == "four-distinct"
 
 
-def test_missing_and_corrupt_models_show_a_message(fixture_models, monkeypatch, tmp_path):
+def test_missing_corrupt_and_foreign_models_show_which_and_why(
+    fixture_models, monkeypatch, tmp_path
+):
+    import keras
+
+    shutil.copy(fixture_models / "models.json", tmp_path / "models.json")
     shutil.copy(fixture_models / "cce.keras", tmp_path / "cce.keras")
     at = start(tmp_path, monkeypatch)
     assert not at.exception
     assert any(
         "bce.keras" in e.value and "python -m core.train --loss bce" in e.value for e in at.error
     )
+    assert len(at.error) == 5
     assert len(markdown_starting(at, "**Predicted:**")) == 1  # CCE still works
-    (tmp_path / "cce.keras").write_bytes(b"not a zip file")
+    foreign = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="other")])
+    foreign.save(tmp_path / "softmax.keras")
+    (tmp_path / "cce.keras").write_bytes((fixture_models / "cce.keras").read_bytes()[:5000])
     (tmp_path / "bce.keras").write_bytes(b"")
     at = start(tmp_path, monkeypatch)
     assert not at.exception
     assert any("cce.keras" in e.value and "could not be loaded" in e.value for e in at.error)
+    assert any(
+        "softmax.keras" in e.value and "not the network of core.model" in e.value for e in at.error
+    )
     assert any(i.value.startswith("No model could be loaded") for i in at.info)
     assert any("python -m core.evaluate" in i.value for i in at.info)
+
+
+def test_an_evaluation_of_another_shape_is_explained(fixture_models, monkeypatch, tmp_path):
+    for file in fixture_models.iterdir():
+        shutil.copy(file, tmp_path / file.name)
+    (tmp_path / "evaluation.json").write_text('{"models": {}}')
+    at = start(tmp_path, monkeypatch)
+    assert not at.exception
+    assert any("lacks test_composites, baselines" in i.value for i in at.info)
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
+
+
+def test_a_broken_manifest_is_explained(fixture_models, monkeypatch, tmp_path):
+    (tmp_path / "models.json").write_text('{"families": [], "models": [{"name": "x"}]}')
+    at = start(tmp_path, monkeypatch)
+    assert not at.exception
+    assert any("models.json" in e.value for e in at.error)
 
 
 def png_bytes(mode="RGB", size=(80, 60)):
@@ -215,7 +319,7 @@ def test_good_uploads_are_predicted_and_flagged(fixture_models, monkeypatch, mod
     at.run()
     assert not at.exception and not at.error
     assert any("outside the training distribution" in w.value for w in at.warning)
-    assert len(markdown_starting(at, "**Predicted:**")) == 2
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
 
 
 def test_four_tile_upload(fixture_models, monkeypatch):
@@ -228,7 +332,7 @@ def test_four_tile_upload(fixture_models, monkeypatch):
         )
     at.run()
     assert not at.exception and not at.error
-    assert len(markdown_starting(at, "**Predicted:**")) == 2
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
 
 
 def test_why_cce_fails_panel_keeps_the_loss_while_decisions_change(fixture_models, monkeypatch):
@@ -243,22 +347,30 @@ def test_why_cce_fails_panel_keeps_the_loss_while_decisions_change(fixture_model
     assert float(cce_loss) >= 4 * np.log(4) - 1e-3
 
 
-@pytest.mark.skipif(not (COMMITTED / "bce.keras").exists(), reason="models not trained yet")
 def test_committed_models_serve_the_app(monkeypatch):
+    from core.manifest import load_manifest
+
+    manifest = load_manifest(COMMITTED, check_files=True)
     at = start(COMMITTED, monkeypatch)
     assert not at.exception and not at.error
     report = json.loads((COMMITTED / "evaluation.json").read_text())
     assert report["test_composites"] == 10_000
-    assert set(report["models"]) == {"bce", "cce"}
+    assert set(report["models"]) == {model.name for model in manifest.models}
     # A trained model is far above chance (1/210) on exact match.
-    assert report["models"]["bce"]["exact_match"] > 20 * report["baselines"]["chance_exact_match"]
-    assert len(markdown_starting(at, "**Predicted:**")) == 2
+    for name in ("bce", "cce", "bce-one-to-four"):
+        assert (
+            report["models"][name]["exact_match"] > 20 * report["baselines"]["chance_exact_match"]
+        )
+    assert len(markdown_starting(at, "**Predicted:**")) == 3
 
 
 @pytest.mark.parametrize(
     "source", ["Compose from CIFAR-10", "Upload one image", "Upload four tiles"]
 )
-def test_every_source_without_models_explains_instead_of_failing(monkeypatch, tmp_path, source):
+def test_every_source_without_models_explains_instead_of_failing(
+    fixture_models, monkeypatch, tmp_path, source
+):
+    shutil.copy(fixture_models / "models.json", tmp_path / "models.json")
     at = start(tmp_path, monkeypatch)
     at.radio(key="source").set_value(source).run()
     assert not at.exception
@@ -295,9 +407,14 @@ def test_empty_quadrants_leave_only_the_classes_present(fixture_models, monkeypa
 def test_the_one_to_four_objects_tab_reads_the_evaluation(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch)
     report = json.loads((fixture_models / "evaluation.json").read_text())
-    by_objects = report["models"]["bce"]["by_set"]["one_to_four"]["by_objects"]
-    assert set(by_objects) == {"1", "2", "3", "4"}
     table = next(m.value for m in at.markdown if m.value.startswith("| objects |"))
+    assert (
+        table.splitlines()[0]
+        == "| objects | true | " + " | ".join(label for *_, label in SIX) + " |"
+    )
     row = next(line for line in table.splitlines() if line.startswith("| 2 |"))
-    assert f"{by_objects['2']['mean_predicted_labels']:.2f}" in row
+    for name, *_ in SIX:
+        by_objects = report["models"][name]["by_set"]["one_to_four"]["by_objects"]
+        assert set(by_objects) == {"1", "2", "3", "4"}
+        assert f"{by_objects['2']['mean_predicted_labels']:.2f}" in row
     assert markdown_starting(at, "**Exact match on composites with one to four objects**")

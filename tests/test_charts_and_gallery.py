@@ -39,10 +39,14 @@ def test_probability_chart_draws_the_threshold_rule():
     )
 
 
-def test_model_colours_are_stable():
-    frame = pd.DataFrame({"model": ["CCE", "BCE"]})
+def test_model_colours_come_from_the_frame_else_the_fallback_palette():
+    frame = pd.DataFrame(
+        {"model": ["CCE", "BCE", "CCE"], "colour": ["#ad1457", "#1565c0"] * 1 + ["#ad1457"]}
+    )
     scale = charts.model_colour(frame).to_dict()["scale"]
-    assert scale["range"] == [charts.MODEL_COLOURS["CCE"], charts.MODEL_COLOURS["BCE"]]
+    assert scale == {"domain": ["CCE", "BCE"], "range": ["#ad1457", "#1565c0"]}
+    plain = charts.model_colour(pd.DataFrame({"model": ["x", "y"]})).to_dict()["scale"]
+    assert plain["range"] == list(charts.FALLBACK_PALETTE[:2])
 
 
 def test_gallery_round_trip(tmp_path):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from sklearn import metrics as sk
@@ -141,3 +143,42 @@ def test_by_object_count_hand_computed():
         "mean_predicted_labels": 2.0,
     }
     assert report["2"]["exact_match"] == 0.5 and report["2"]["mean_predicted_labels"] == 1.5
+
+
+def test_top_k_when_told_the_true_count_by_hand():
+    truth = np.array([[1, 0, 0, 0], [1, 0, 1, 0], [0, 1, 1, 1]])
+    scores = np.array([[0.2, 0.3, 0.1, 0.0], [0.4, 0.1, 0.3, 0.2], [0.1, 0.2, 0.3, 0.4]])
+    told = ev.top_true_count(truth, scores)
+    # One label: the largest (class 1, wrong); two: classes 0 and 2 (right); three: 1, 2, 3.
+    assert told.tolist() == [
+        [False, True, False, False],
+        [True, False, True, False],
+        [False, True, True, True],
+    ]
+    report = ev.by_object_count(truth, ev.decide(scores, 0.25), [1, 2, 3], scores)
+    assert [report[k]["told_count_exact_match"] for k in "123"] == [0.0, 1.0, 1.0]
+    assert "told_count_exact_match" not in ev.by_object_count(truth, told, [1, 2, 3])["1"]
+
+
+def test_check_report_names_what_an_evaluation_lacks():
+    with pytest.raises(ValueError, match="lacks test_composites, baselines"):
+        ev.check_report({"models": {}})
+    with pytest.raises(ValueError, match="has no models"):
+        ev.check_report({"test_composites": 1, "baselines": {}, "models": {}})
+    base = {"chance_exact_match": 0.1, "all_negative_per_label": 0.6}
+    partial = {"test_composites": 1, "baselines": base, "models": {"bce": {"exact_match": 1}}}
+    with pytest.raises(ValueError, match="of 'bce' lacks per_label_accuracy"):
+        ev.check_report(partial)
+    whole = {key: 0 for key in ev.REPORT_MODEL_KEYS}
+    report = {"test_composites": 1, "baselines": base, "models": {"bce": whole}}
+    assert ev.check_report(report) is report
+
+
+def test_the_committed_evaluation_has_the_shape_the_app_reads():
+    from conftest import REPO
+
+    from core.manifest import load_manifest
+
+    manifest = load_manifest(REPO / "models")
+    report = ev.check_report(json.loads(manifest.evaluation.read_text()))
+    assert set(report["models"]) == {model.name for model in manifest.models}

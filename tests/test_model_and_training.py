@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,6 +12,8 @@ from core.losses import binary_loss
 from core.metrics import binary_acc, total_acc
 from core.model import build_model
 from core.schedules import ClockCycle, OneCycle, one_cycle_factor
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -144,21 +149,21 @@ def tiny_cifar(monkeypatch):
 def test_a_run_resumes_after_a_crash_and_restarts_only_when_asked(tmp_path, tiny_cifar):
     import dataclasses
 
-    from core import train
+    from core import callbacks, train
 
     config = small_config(tmp_path, epochs=2)
-    original = train.EpochRecorder.on_epoch_end
+    original = callbacks.EpochRecorder.on_epoch_end
 
     def crash_after_the_first_epoch(self, epoch, logs=None):
         original(self, epoch, logs)
         raise KeyboardInterrupt
 
-    train.EpochRecorder.on_epoch_end = crash_after_the_first_epoch
+    callbacks.EpochRecorder.on_epoch_end = crash_after_the_first_epoch
     try:
         with pytest.raises(KeyboardInterrupt):
             train.train(config, verbose=0)
     finally:
-        train.EpochRecorder.on_epoch_end = original
+        callbacks.EpochRecorder.on_epoch_end = original
     assert json.loads((tmp_path / "cce.history.json").read_text())["epoch"] == [1]
     run = train.train(config, "resume", verbose=0)
     history = json.loads((tmp_path / "cce.history.json").read_text())
@@ -243,6 +248,7 @@ def test_cli_says_where_a_run_starts_and_how_long_it_lasts():
 
 def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, tiny_cifar):
     from core import data, train
+    from core.provenance import accelerator_names
 
     config = small_config(tmp_path, epochs=None, minutes=0.02, name="clock", data_workers=2)
     run = train.train(config, verbose=0)
@@ -250,7 +256,7 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, tiny_cifar
     backend = keras.backend.backend()
     assert run["versions"]["backend"] == backend and run["versions"]["keras"] == keras.__version__
     assert run["versions"][backend] == __import__(backend).__version__
-    assert run["device"].startswith("GPU: " if train.accelerator_names() else "CPU: ")
+    assert run["device"].startswith("GPU: " if accelerator_names() else "CPU: ")
     history = json.loads((tmp_path / "clock.history.json").read_text())
     assert run["train_minutes"] >= 0.02 and run["epochs_done"] == len(history["epoch"])
     assert all(0 < seen <= 16 and seen % 8 == 0 for seen in history["composites"])
@@ -339,3 +345,45 @@ def test_the_multi_class_model_trains_on_one_to_four_objects(tmp_path, tiny_cifa
     assert set(y.sum(axis=1).tolist()) <= {1.0, 2.0, 3.0, 4.0} and (y.sum(axis=1) < 4).any()
     with pytest.raises(ValueError, match="composites"):
         small_config(tmp_path, composites="three")
+
+
+def test_help_answers_without_tensorflow_and_names_each_default_once():
+    code = (
+        "import sys, contextlib, io\n"
+        "from core.train import parse_args\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    parse_args(['--help'])\n"
+        "print(sorted(m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules))\n"
+        "print(out.getvalue())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    loaded, _, usage = result.stdout.partition("\n")
+    assert loaded == "[]"
+    assert "usage:" in usage and "(default: None)" not in usage
+    assert "(default: Keras' download)" in usage
+    assert all(line.count("default") <= 1 for line in usage.splitlines())
+    assert "(default: 8epochs)" in usage
+
+
+def test_auto_precision_keeps_the_faster_one_measured(monkeypatch):
+    from core import precision
+
+    fake = {"float32": 0.9, "bfloat16": 0.4}
+    monkeypatch.setattr(precision, "seconds_per_step", lambda p, batch, steps: fake[p])
+    assert precision.fastest_precision(128) == ("bfloat16", fake)
+    fake.update(bfloat16=2.0)
+    assert precision.fastest_precision(128)[0] == "float32"
+    with pytest.raises(ValueError, match="steps"):
+        precision.fastest_precision(128, steps=0)
+
+
+def test_a_real_step_is_measured_in_each_precision_and_the_policy_restored():
+    from core import precision
+
+    choice, measured = precision.fastest_precision(batch_size=4, steps=1)
+    assert set(measured) == set(precision.PRECISIONS) and choice in measured
+    assert all(seconds > 0 for seconds in measured.values())
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -1,0 +1,233 @@
+"""The test-set report under the workbench, from the committed evaluation JSON and the models'
+training histories only: tables and Vega-Lite specs built once per file."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core import evaluation
+from core.data import CLASS_NAMES
+from core.evaluation import THRESHOLD
+from demo import charts, resources
+
+COLUMNS = (
+    ("exact match", "exact_match"),
+    ("per-label accuracy", "per_label_accuracy"),
+    ("mAP", "mean_average_precision"),
+    ("labels answered", "mean_predicted_labels"),
+)
+ONE_TO_FOUR = "one_to_four"
+EVALUATE_HINT = "python -m core.evaluate"
+CCE_FLOOR = 4 * math.log(4)  # categorical cross-entropy's least value with four true labels
+
+
+@st.cache_data(show_spinner=False)
+def read_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
+    """(the evaluation JSON, None) or (None, why it cannot be shown)."""
+    report = resources.load_json(path)
+    if report is None:
+        return None, f"No test-set evaluation found. Create it with `{EVALUATE_HINT}`."
+    try:
+        return evaluation.check_report(report), None
+    except ValueError as error:
+        return (
+            None,
+            f"The test-set evaluation `{path}` cannot be shown: {error}. Re-create it "
+            f"with `{EVALUATE_HINT}`.",
+        )
+
+
+def cell(column: str, value) -> str:
+    if value is None:
+        return "–"
+    if column == "labels answered":
+        return f"{value:.2f}"
+    return f"{value:.2%}" if column != "mAP" else f"{value:.3f}"
+
+
+def results_markdown(report: dict, manifest) -> str:
+    """Every model on both test sets beside the article and the baselines, as Markdown."""
+    heads = [name for name, _ in COLUMNS] + ["1-4 objects: exact match", "labels answered (1-4)"]
+    lines = ["| | trained on | " + " | ".join(heads) + " |", "|---" * (len(heads) + 2) + "|"]
+    families = {family.data: family.title for family in manifest.families}
+    for entry in manifest.models:
+        result = report["models"].get(entry.name)
+        if result is None:
+            continue
+        objects = result["by_set"].get(ONE_TO_FOUR, {})
+        values = [cell(name, result[key]) for name, key in COLUMNS]
+        values.append(cell("exact match", objects.get("exact_match")))
+        values.append(cell("labels answered", objects.get("mean_predicted_labels")))
+        lines.append(f"| {entry.label} | {families[entry.data]} | " + " | ".join(values) + " |")
+    for loss, numbers in evaluation.ARTICLE_RESULTS.items():
+        values = [cell(name, numbers.get(key)) for name, key in COLUMNS] + ["–", "–"]
+        lines.append(
+            f"| {loss.upper()} (article) | {families.get('four-distinct', '')} | "
+            + " | ".join(values)
+            + " |"
+        )
+    base = report["baselines"]
+    chance = [
+        cell("exact match", base["chance_exact_match"]),
+        cell("per-label accuracy", base["all_negative_per_label"]),
+        "–",
+        "–",
+        "–",
+        "–",
+    ]
+    lines.append("| chance / all-negative | | " + " | ".join(chance) + " |")
+    return "\n".join(lines)
+
+
+@st.cache_data(show_spinner=False)
+def test_set_specs(path: str, stamp: int | None, _manifest, manifest_stamp, data: str) -> dict:
+    """Vega-Lite specs of the threshold sweep and per-class F1 of one family's models, and of
+    exact match by number of objects for every model."""
+    import pandas as pd
+
+    report, _ = read_report(path, stamp)
+    family = [e for e in _manifest.in_family(data) if e.name in report["models"]]
+    every = [e for e in _manifest.models if e.name in report["models"]]
+    sweep_rows, f1_rows, by_objects = [], [], []
+    for entry in family:
+        result, tag = report["models"][entry.name], {"model": entry.label, "colour": entry.colour}
+        sweep = result["threshold_sweep"]
+        for t, value in zip(sweep["threshold"], sweep["exact_match"], strict=True):
+            sweep_rows.append({**tag, "threshold": t, "value": value})
+        for index, value in enumerate(result["per_class"]["f1"]):
+            f1_rows.append({**tag, "class": CLASS_NAMES[index], "F1": value})
+    for entry in every:
+        counts = report["models"][entry.name]["by_set"].get(ONE_TO_FOUR, {}).get("by_objects", {})
+        for count, numbers in counts.items():
+            tag = {"model": entry.label, "colour": entry.colour, "objects": int(count)}
+            by_objects.append({**tag, **numbers})
+
+    def spec(chart):
+        return charts.with_arrow_datasets(chart.to_dict())
+
+    return {
+        "by_objects": by_objects,
+        "by_objects_chart": spec(charts.by_objects_chart(pd.DataFrame(by_objects)))
+        if by_objects
+        else None,
+        "sweep": spec(charts.sweep_chart(pd.DataFrame(sweep_rows), THRESHOLD)) if family else None,
+        "f1": spec(charts.per_class_chart(pd.DataFrame(f1_rows))) if family else None,
+        "best": {e.label: report["models"][e.name]["best_threshold"] for e in family},
+        "table": results_markdown(report, _manifest),
+        "composites": report["test_composites"],
+    }
+
+
+@st.cache_data(show_spinner=False)
+def curve_specs(_entries: list, names: tuple, stamps: tuple) -> dict[str, dict]:
+    """{metric: Vega-Lite spec} of the training curves of the models with a history file."""
+    histories, labels, colours = {}, {}, {}
+    for entry in _entries:
+        history = resources.load_json(str(entry.history)) if entry.history else None
+        if history:
+            histories[entry.name] = history
+            labels[entry.name], colours[entry.name] = entry.label, entry.colour
+    if not histories:
+        return {}
+    frame = charts.curves_frame(histories, labels, colours)
+    specs = {}
+    has_categorical = any(entry.loss != "bce" for entry in _entries if entry.name in histories)
+    for metric, title in charts.CURVE_TITLES.items():
+        floor = CCE_FLOOR if metric == "loss" and has_categorical else None
+        chart = charts.curves_chart(frame[frame.metric == metric], title, floor)
+        specs[metric] = charts.with_arrow_datasets(chart.to_dict())
+    return specs
+
+
+def show_test_results(specs: dict) -> None:
+    st.markdown(specs["table"])
+    st.caption(
+        f"{specs['composites']:,} seeded test composites of four distinct classes from the "
+        f"CIFAR-10 test split, and as many with one to four objects; threshold {THRESHOLD}. "
+        "Exact match: all 10 decisions right. Chance exact match = 1/210 (guessing 4 of 10 "
+        "classes); predicting no label at all already gets 60% per-label accuracy."
+    )
+    if specs["sweep"] is None:
+        return
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Exact match against the threshold** (this training data)")
+        st.vega_lite_chart(specs["sweep"], width="stretch")
+        best = "; ".join(
+            f"{label} {b['threshold']:.2f} ({b['exact_match']:.1%})"
+            for label, b in specs["best"].items()
+        )
+        st.caption(f"Best threshold on the test set: {best}. The dashed line is at {THRESHOLD}.")
+    with right:
+        st.markdown(f"**F1 per class at {THRESHOLD}**")
+        st.vega_lite_chart(specs["f1"], width="stretch")
+
+
+def show_by_objects(specs: dict, manifest) -> None:
+    if specs["by_objects_chart"] is None:
+        st.info("No evaluation on composites with one to four objects found.")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Exact match on composites with one to four objects**")
+        st.vega_lite_chart(specs["by_objects_chart"], width="stretch")
+    labels = [
+        e.label for e in manifest.models if any(r["model"] == e.label for r in specs["by_objects"])
+    ]
+    with right:
+        st.markdown("**How many labels the models answer**")
+        rows = ["| objects | true | " + " | ".join(labels) + " |", "|---" * (2 + len(labels)) + "|"]
+        for count in (1, 2, 3, 4):
+            found = {r["model"]: r for r in specs["by_objects"] if r["objects"] == count}
+            if not found:
+                continue
+            true_labels = next(iter(found.values()))["mean_true_labels"]
+            answers = [
+                f"{found[label]['mean_predicted_labels']:.2f}" if label in found else "–"
+                for label in labels
+            ]
+            rows.append(f"| {count} | {true_labels:.2f} | " + " | ".join(answers) + " |")
+        st.markdown("\n".join(rows))
+    st.caption(
+        f"{specs['composites']:,} test composites with 1, 2, 3 or 4 CIFAR-10 objects (a class "
+        f"may repeat) and flat quadrants of a random colour, a quarter of each; threshold "
+        f"{THRESHOLD}. The models of the article's data only ever saw four distinct classes."
+    )
+
+
+def show_training_curves(entries: list) -> None:
+    stamps = tuple(resources.file_stamp(e.history) if e.history else None for e in entries)
+    specs = curve_specs(entries, tuple(e.name for e in entries), stamps)
+    if not specs:
+        st.info("No training history found next to the models.")
+        return
+    for column, (metric, spec) in zip(st.columns(len(specs)), specs.items(), strict=True):
+        with column:
+            st.markdown(f"**{charts.CURVE_TITLES[metric]}**")
+            st.vega_lite_chart(spec, width="stretch")
+    st.caption(
+        "Validation composites come from CIFAR-10 training images held out from training. "
+        "The categorical losses flatten out above n ln n for n true labels (4 ln 4 = 5.55)."
+    )
+
+
+def show_report(manifest, data: str) -> None:
+    """The tabs under the workbench: results, one to four objects, training curves."""
+    path = manifest.evaluation
+    stamp = resources.file_stamp(path)
+    report, problem = read_report(str(path), stamp)
+    results, objects, curves = st.tabs(["Results", "One to four objects", "Training curves"])
+    if report is None:
+        results.info(problem)
+        objects.info(problem)
+    else:
+        manifest_stamp = resources.file_stamp(manifest.folder / "models.json")
+        specs = test_set_specs(str(path), stamp, manifest, manifest_stamp, data)
+        with results:
+            show_test_results(specs)
+        with objects:
+            show_by_objects(specs, manifest)
+    with curves:
+        show_training_curves(manifest.in_family(data))

@@ -1,0 +1,181 @@
+"""What the page keeps between runs: the manifest and the models, the gallery, encoded images and
+chart templates. Models live in `st.cache_resource` (one copy per process, shared by every
+session); arrays, bytes and specs in `st.cache_data`."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from core import evaluation
+from core.cam import overlay
+from core.gallery import load_gallery
+from core.images import enlarge
+from core.manifest import MANIFEST_NAME, ManifestError, load_manifest
+from demo import charts, sockets
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGE_SCALE = 4  # the 64x64 composite and its activation maps are shown 4x enlarged: 256 pixels
+
+
+def models_folder() -> str:
+    """The folder of `models.json` and the models: `MULTILABEL_MODELS_DIR` or `models/`."""
+    return str(Path(os.environ.get("MULTILABEL_MODELS_DIR", REPO / "models")))
+
+
+def file_stamp(path: Path) -> int | None:
+    """The file's modification time, so a cache keyed by it notices a replaced file."""
+    return path.stat().st_mtime_ns if path.is_file() else None
+
+
+def models_signature(folder: str) -> tuple:
+    """The manifest's and every listed model file's size and time: a replaced file reloads."""
+    manifest_path = Path(folder) / MANIFEST_NAME
+    signature = [("manifest", file_stamp(manifest_path))]
+    try:
+        manifest = load_manifest(folder)
+    except ManifestError:
+        return tuple(signature)
+    for model in manifest.models:
+        stat = model.file.stat() if model.file.is_file() else None
+        signature.append((model.name, stat.st_size, stat.st_mtime_ns) if stat else (model.name,))
+    return tuple(signature)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def manifest_for(folder: str, signature: tuple):
+    """(Manifest or None, error message or None)."""
+    try:
+        return load_manifest(folder), None
+    except ManifestError as error:
+        return None, str(error)
+
+
+def train_hint(model) -> str:
+    return f"python -m core.train --loss {model.loss} --composites {model.data} --name {model.name}"
+
+
+@st.cache_resource(show_spinner="Loading the models…", max_entries=4)
+def load_predictor(folder: str, signature: tuple):
+    """(Predictor or None, {model name: why it is not served}) for the manifest's models: every
+    model that loads is served, whatever happened to the others."""
+    from core.inference import Predictor, load_trained_model, one_thread_per_call
+
+    manifest, problem = manifest_for(folder, signature)
+    if manifest is None:
+        return None, {"models.json": problem}
+    one_thread_per_call()
+    models, errors = {}, {}
+    for model in manifest.models:
+        if not model.file.is_file():
+            errors[model.name] = (
+                f"Model file `{model.file}` ({model.label}) is missing. "
+                f"Train it with `{train_hint(model)}`."
+            )
+            continue
+        try:
+            models[model.name] = load_trained_model(model.file, model.output)
+        except Exception as error:  # A damaged file can fail in many ways inside Keras.
+            reason = str(error) if isinstance(error, ValueError) else type(error).__name__
+            errors[model.name] = (
+                f"Model file `{model.file}` ({model.label}) could not be loaded: {reason}. "
+                f"Re-create it with `{train_hint(model)}`."
+            )
+    if not models:
+        return None, errors
+    return Predictor(models), errors
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_loaded_objects() -> None:
+    """Once per process, after the first page: take every object alive now out of the garbage
+    collector's reach.
+
+    After every run Streamlit clears the Keras session, which collects garbage: with TensorFlow
+    loaded a full collection walks ~370,000 objects (~170 ms). The modules, models, compiled
+    functions and caches loaded by the first page live as long as the process, so freezing them
+    leaves each collection only the objects the runs create themselves.
+    """
+    gc.freeze()
+
+
+@st.cache_resource(show_spinner=False)
+def server_sockets_without_nagle() -> int:
+    """Once per process: TCP_NODELAY on the server's sockets (see `demo.sockets`)."""
+    return sockets.disable_nagle()
+
+
+@st.cache_resource(show_spinner=False)
+def gallery(path: str) -> dict[int, np.ndarray]:
+    """The gallery, shared read-only by every session: `st.cache_data` would copy its 900 KB
+    into every run of the composite's fragment."""
+    images_by_class = load_gallery(path)
+    for images in images_by_class.values():
+        images.flags.writeable = False
+    return images_by_class
+
+
+def gallery_sizes(path: str) -> dict[int, int]:
+    return {label: len(images) for label, images in gallery(path).items()}
+
+
+@st.cache_data(show_spinner=False)
+def load_json(path: str):
+    """A JSON file's content, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def predict_composite(_predictor, signature: tuple, composite: np.ndarray):
+    """Every model's prediction for one composite in one call, cached: a slider move or a
+    change of training data costs no model call."""
+    return _predictor.predict(composite[None])[0]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def composite_png(composite: np.ndarray) -> bytes:
+    """The composite enlarged as PNG bytes, encoded once per composite."""
+    return png_bytes(enlarge(composite, IMAGE_SCALE))
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> bytes:
+    """A class activation map over the composite, enlarged, as PNG bytes. Blending before the
+    (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
+    return png_bytes(enlarge(overlay(composite, activation_map), IMAGE_SCALE))
+
+
+@st.cache_data(show_spinner=False)
+def probability_template(threshold_rule: bool, known_truth: bool, height: int) -> dict:
+    """The bar chart of one model's outputs, without its data (datasets "bars", "threshold")."""
+    import altair as alt
+
+    outcomes = evaluation.OUTCOME_NAMES if known_truth else ("above threshold", "below threshold")
+    rule = alt.NamedData(name="threshold") if threshold_rule else None
+    return charts.probability_chart(alt.NamedData(name="bars"), rule, outcomes, height).to_dict()
+
+
+@st.cache_data(show_spinner=False)
+def loss_versus_scale_template() -> dict:
+    """The loss-against-scale chart, without its data (datasets "losses", "scale")."""
+    import altair as alt
+
+    return charts.loss_versus_scale_chart(
+        alt.NamedData(name="losses"), alt.NamedData(name="scale")
+    ).to_dict()
