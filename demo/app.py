@@ -16,25 +16,44 @@ from __future__ import annotations
 import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
-from demo import panels, report, resources, url
+from demo import lesson, lesson_page, panels, report, resources, url
 
-VIEW_NAMES = {url.ALL_MODELS: "side by side", "bce": "BCE", "cce": "CCE", "softmax": "softmax"}
+VIEW_NAMES = {
+    url.ALL_MODELS: "all side by side",
+    "bce": "BCE only",
+    "cce": "CCE only",
+    "softmax": "softmax only",
+}
 
 
 def family_control(manifest) -> str:
     titles = {family.data: family.title for family in manifest.families}
     return st.radio(
-        "Training data", list(titles), key="data", horizontal=True, format_func=titles.get
+        "Training data",
+        list(titles),
+        key="data",
+        horizontal=True,
+        format_func=lambda data: f"Trained on {titles[data][0].lower()}{titles[data][1:]}",
+        label_visibility="collapsed",
     )
 
 
 def view_control() -> str:
-    return st.radio("Models", url.VIEWS, key="view", horizontal=True, format_func=VIEW_NAMES.get)
+    return st.radio(
+        "Models",
+        url.VIEWS,
+        key="view",
+        horizontal=True,
+        format_func=VIEW_NAMES.get,
+        label_visibility="collapsed",
+    )
 
 
-def model_choice(manifest) -> tuple[str, str]:
+def model_choice(manifest, hidden: set[str]) -> tuple[str, str]:
     """(training-data family, view): a change reruns the whole page, the report included."""
-    left, right = st.columns([3, 2])
+    if "models" in hidden:
+        return st.session_state.data, st.session_state.view
+    left, right = st.columns([5, 4])
     with left:
         data = family_control(manifest)
     with right:
@@ -43,7 +62,7 @@ def model_choice(manifest) -> tuple[str, str]:
 
 
 @st.fragment
-def workbench(folder: str, data: str, view: str) -> None:
+def workbench(folder: str, data: str, view: str, hidden: set[str]) -> None:
     """Compose (or upload) an image and see what `view` of the `data` family's models say: a
     click here reruns only this."""
     signature = resources.models_signature(folder)
@@ -51,9 +70,9 @@ def workbench(folder: str, data: str, view: str) -> None:
     predictor, _ = resources.load_predictor(folder, signature)
     left, right = st.columns([1, 3], gap="medium")
     with left:
-        source = panels.source_control()
         picture = st.container()  # the composite above the controls that make it
-        composite, truth = panels.choose_composite(source, str(GALLERY_PATH))
+        source = panels.source_control(hidden)
+        composite, truth = panels.choose_composite(source, str(GALLERY_PATH), hidden)
         shared = source == panels.SOURCES[0]
         if composite is not None:
             with picture:
@@ -77,7 +96,7 @@ def workbench(folder: str, data: str, view: str) -> None:
             st.info(f"No {VIEW_NAMES[view]} model of this training data could be loaded.")
             return
         panels.decisions_panel(
-            predictions, truth, shown, url.write_state_to_url if shared else None
+            predictions, truth, shown, hidden, url.write_state_to_url if shared else None
         )
     left, right = st.columns([1, 3], gap="medium")
     with left:
@@ -91,6 +110,18 @@ def workbench(folder: str, data: str, view: str) -> None:
         panels.why_cce_panel(prediction, truth)
 
 
+# The page is projected at 1280x720: less blank space above the first line than Streamlit's.
+COMPACT = "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}</style>"
+
+
+def header() -> None:
+    st.subheader("Multi-label classification: several objects, one image")
+    st.caption(
+        "CIFAR-10 pictures tiled 2x2: one image, **several labels**. One network, three endings: "
+        "sigmoids with **binary** or **categorical cross-entropy**, or a **softmax**."
+    )
+
+
 def main() -> None:
     st.set_page_config(
         page_title="Multi-label vs multi-class",
@@ -99,13 +130,13 @@ def main() -> None:
         initial_sidebar_state="collapsed",
     )
     resources.server_sockets_without_nagle()
-    st.title("Multi-label classification: several objects, one image")
-    st.caption(
-        "CIFAR-10 pictures tiled 2x2 make one image with **several labels at once**. The same "
-        "network ends in 10 independent sigmoids trained with **binary cross-entropy** (each "
-        "class a yes/no question) or **categorical cross-entropy** (the multi-class loss), or in "
-        "a **softmax** (one class per image)."
-    )
+    st.html(COMPACT)
+    hidden, problems = url.hidden_controls(st.query_params.get("hide"))
+    step, step_problems = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))
+    if step is None:
+        header()
+    elif st.query_params.get("step") != str(step):
+        st.query_params["step"] = str(step)
     folder = resources.models_folder()
     signature = resources.models_signature(folder)
     manifest, problem = resources.manifest_for(folder, signature)
@@ -117,21 +148,31 @@ def main() -> None:
     except ValueError as error:
         st.error(f"{error} Rebuild it with `python -m core.gallery`.")
         return
-    problems = url.restore_state_from_url(sizes, [family.data for family in manifest.families])
+    families = [family.data for family in manifest.families]
+    problems += step_problems + url.restore_state_from_url(sizes, families)
     if problems:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
-    _, model_errors = resources.load_predictor(folder, signature)
-    for message in model_errors.values():
-        st.error(message)
-    data, view = model_choice(manifest)
-    workbench(folder, data, view)
+    predictor, model_errors = resources.load_predictor(folder, signature)
+    if step is not None:
+        lesson_page.show_step(step, manifest, predictor, signature, hidden)
+    else:
+        if model_errors:
+            st.error("\n".join(f"- {message}" for message in model_errors.values()))
+        free_page(folder, manifest, hidden)
+    resources.freeze_loaded_objects()
+
+
+def free_page(folder: str, manifest, hidden: set[str]) -> None:
+    """The workbench and, below it, the test-set report."""
+    data, view = model_choice(manifest, hidden)
+    workbench(folder, data, view, hidden)
     st.caption(
         "The page's state is in its address: copy the link to share this composite, "
         "threshold, training data and view."
     )
-    st.header("On the test composites")
-    report.show_report(manifest, data)
-    resources.freeze_loaded_objects()
+    if "results" not in hidden:
+        st.header("On the test composites")
+        report.show_report(manifest, data)
 
 
 if __name__ == "__main__":

@@ -66,10 +66,11 @@ def model_colour(frame: pd.DataFrame):
     )
 
 
-def probability_chart(data, threshold=None, outcomes=None, height: int = 280):
+def probability_chart(data, threshold=None, outcomes=None, height: int = 280, legend=True):
     """Horizontal bars of `probability` per `class`, coloured by `outcome`, with a rule at the
     threshold. `data` and `threshold` are rows (a DataFrame, a number) or `alt.NamedData`;
-    `outcomes` fixes the colour legend (default: the outcomes present in `data`)."""
+    `outcomes` fixes the colours (default: the outcomes present in `data`); without `legend`
+    the page explains them once for several charts."""
     if outcomes is None:
         outcomes = [o for o in OUTCOME_COLOURS if o in set(data["outcome"])]
     bars = (
@@ -82,13 +83,15 @@ def probability_chart(data, threshold=None, outcomes=None, height: int = 280):
                 title=None,
                 axis=alt.Axis(labelFontSize=14, labelOverlap=False),
             ),
-            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="model output"),
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title=None),
             color=alt.Color(
                 "outcome:N",
                 scale=alt.Scale(
                     domain=list(outcomes), range=[OUTCOME_COLOURS[o] for o in outcomes]
                 ),
-                legend=alt.Legend(orient="bottom", title=None, labelFontSize=12, columns=2),
+                legend=alt.Legend(orient="bottom", title=None, labelFontSize=12, columns=2)
+                if legend
+                else None,
             ),
             tooltip=["class:N", alt.Tooltip("probability:Q", format=".3f"), "outcome:N"],
         )

@@ -2,8 +2,9 @@
 
 python -m demo.figures
 
-Writes docs/training-curves.png (the shipped models, from models/) and docs/recipe-comparison.png
-(the CPU recipe runs, from the experiment record in docs/experiments/).
+Writes docs/training-curves.png (the models of models/models.json, a row per kind of training
+data) and docs/recipe-comparison.png (the CPU recipe runs, from the experiment record in
+docs/experiments/).
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ import altair as alt
 from core.evaluation import ARTICLE_RESULTS
 from demo import charts
 
-LABELS = {
-    "bce": "BCE",
-    "cce": "CCE",
+LABELS = {  # the experiment record's runs; the shipped models are named by the manifest
     "bce-cpu": "BCE, three cycles, 18 epochs",
     "bce-article": "article recipe",
     "bce-45min": "BCE, 5-epoch cycle, batch 128",
@@ -42,15 +41,29 @@ def read_histories(folder: Path, names) -> dict[str, dict]:
     return histories
 
 
-def training_curves_figure(folder: Path, names=("bce", "cce")):
-    histories = read_histories(folder, names)
-    frame = charts.curves_frame(histories, LABELS)
-    panels = []
-    for metric, title in charts.CURVE_TITLES.items():
-        floor = 4 * math.log(4) if metric == "loss" and "cce" in histories else None
-        chart = charts.curves_chart(frame[frame.metric == metric], title, floor)
-        panels.append(chart.properties(title=title, width=300))
-    return alt.hconcat(*panels)
+def training_curves_figure(folder: Path):
+    """A row of curves (loss, exact match, per-label accuracy) per kind of training data."""
+    from core.manifest import load_manifest
+
+    manifest = load_manifest(folder)
+    rows = []
+    for family in manifest.families:
+        entries = [e for e in manifest.in_family(family.data) if e.history and e.history.exists()]
+        if not entries:
+            continue
+        histories = {e.name: json.loads(e.history.read_text()) for e in entries}
+        labels = {e.name: e.label for e in entries}
+        frame = charts.curves_frame(histories, labels, {e.name: e.colour for e in entries})
+        categorical = any(e.loss != "bce" for e in entries)
+        panels = []
+        for metric, title in charts.CURVE_TITLES.items():
+            floor = 4 * math.log(4) if metric == "loss" and categorical else None
+            chart = charts.curves_chart(frame[frame.metric == metric], title, floor)
+            panels.append(chart.properties(title=f"{family.title}: {title}", width=300))
+        rows.append(alt.hconcat(*panels))
+    if not rows:
+        raise SystemExit(f"No training history of the manifest's models in {folder}.")
+    return alt.vconcat(*rows).resolve_scale(color="independent")
 
 
 RECIPE_RUNS = ("bce-cpu", "bce-45min", "bce-45min-b64", "bce-45min-b32", "bce-article")

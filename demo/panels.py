@@ -17,7 +17,16 @@ from demo.url import EMPTY, QUADRANT_CHOICES
 
 EMPTY_GREY = 128
 CCE_FLOOR = 4 * np.log(4)
-CHART_HEIGHT = 250  # pixels: ten bars, readable from the back of a classroom, three abreast
+CHART_HEIGHT = 230  # pixels, axis included: ten bars readable from the back of a classroom
+# The bar colours, said once above the charts (Streamlit's named colours nearest the charts').
+OUTCOME_KEY = (
+    "Each model's ten outputs; dashed line: the threshold. :green[■] true positive · "
+    ":orange[■] false positive · :red[■] false negative · :gray[■] true negative"
+)
+THRESHOLD_KEY = (
+    "Each model's ten outputs; dashed line: the threshold. :blue[■] at or above the threshold · "
+    ":gray[■] below"
+)
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
@@ -39,9 +48,18 @@ def reset_sample(quadrant: int) -> None:
     st.session_state[f"sample_{quadrant}"] = 0
 
 
-def source_control() -> str:
+def source_control(hidden: set[str]) -> str:
+    if "upload" in hidden:
+        return SOURCES[0]
     short = {SOURCES[0]: "CIFAR-10 tiles", SOURCES[1]: "Your image", SOURCES[2]: "Your 4 tiles"}
-    return st.radio("Image source", SOURCES, key="source", horizontal=True, format_func=short.get)
+    return st.radio(
+        "Image source",
+        SOURCES,
+        key="source",
+        horizontal=True,
+        format_func=short.get,
+        label_visibility="collapsed",
+    )
 
 
 def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int | None, int]:
@@ -79,10 +97,24 @@ def composite_of(picked: list[tuple[int | None, int]], gallery: dict[int, np.nda
     return compose(np.stack(tiles)), truth
 
 
-def compose_controls(gallery: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """A random button and four quadrant pickers laid out like the composite; returns (composite,
-    its multi-hot label: the classes present, each once)."""
+def picked_from_state(sizes: dict[int, int]) -> list[tuple[int | None, int]]:
+    """The four (class or None, sample) picks held in session state."""
+    picked = []
+    for quadrant in range(4):
+        name = st.session_state[f"class_{quadrant}"]
+        label = None if name == EMPTY else CLASS_NAMES.index(name)
+        sample = 0 if label is None else st.session_state[f"sample_{quadrant}"] % sizes[label]
+        picked.append((label, sample))
+    return picked
+
+
+def compose_controls(gallery: dict[int, np.ndarray], hidden: set[str]):
+    """A random button and four quadrant pickers laid out like the composite (none of them when
+    `compose` is hidden); returns (composite, its multi-hot label: the classes present, each
+    once)."""
     sizes = {label: len(images) for label, images in gallery.items()}
+    if "compose" in hidden:
+        return composite_of(picked_from_state(sizes), gallery)
     st.button(
         "🎲 Random composite (4 distinct classes)",
         on_click=random_composite,
@@ -132,10 +164,10 @@ def upload_tiles_controls() -> np.ndarray | None:
     return compose(np.stack(tiles))
 
 
-def choose_composite(source: str, gallery_path: str):
+def choose_composite(source: str, gallery_path: str, hidden: set[str]):
     """(composite or None while nothing usable is uploaded, its multi-hot truth or None)."""
     if source == SOURCES[0]:
-        return compose_controls(resources.gallery(gallery_path))
+        return compose_controls(resources.gallery(gallery_path), hidden)
     if source == SOURCES[1]:
         return upload_whole_controls(), None
     return upload_tiles_controls(), None
@@ -169,8 +201,10 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def decision_controls() -> tuple[float, int]:
-    """Threshold and top-k (0 = use the threshold)."""
+def decision_controls(hidden: set[str]) -> tuple[float, int]:
+    """Threshold and top-k (0 = use the threshold); their values alone when hidden."""
+    if "threshold" in hidden:
+        return float(st.session_state.threshold), int(st.session_state.top_k)
     left, right = st.columns([3, 2])
     threshold = left.slider(
         "Decision threshold",
@@ -238,9 +272,10 @@ def show_decisions(entry, prediction, truth, threshold: float, top_k: int) -> No
 
 
 @st.fragment
-def decisions_panel(predictions: dict, truth, entries: list, on_change=None) -> None:
+def decisions_panel(predictions: dict, truth, entries: list, hidden: set[str], on_change=None):
     """Threshold and top-k with every shown model's decisions: a move reruns only this part."""
-    threshold, top_k = decision_controls()
+    threshold, top_k = decision_controls(hidden)
+    st.caption(OUTCOME_KEY if truth is not None else THRESHOLD_KEY)
     for column, entry in zip(st.columns(len(entries)), entries, strict=True):
         with column:
             show_decisions(entry, predictions[entry.name], truth, threshold, top_k)
@@ -300,16 +335,18 @@ def loss_rows(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
 
 
 @st.fragment
-def why_cce_panel(prediction, truth: np.ndarray | None) -> None:
-    st.markdown(
-        "Categorical cross-entropy divides the outputs by their sum before taking the log: "
-        "**only the ratios between the outputs matter.** With four true classes the best it can "
-        "do is give each a quarter of the mass, so its loss never drops below "
-        f"4 ln 4 = {CCE_FLOOR:.3f}. Nothing in the loss says where the threshold is, so whether "
-        "an output lands above it is an accident of training. Multiply the CCE model's outputs "
-        "by a factor below and watch its loss stay put while its decisions change; binary "
-        "cross-entropy notices at once."
-    )
+def why_cce_panel(prediction, truth: np.ndarray | None, explain: bool = True) -> None:
+    """Scale the CCE model's outputs and compare both losses; `explain` adds the why in words."""
+    if explain:
+        st.markdown(
+            "Categorical cross-entropy divides the outputs by their sum before taking the "
+            "log: **only the ratios between the outputs matter.** With four true classes the "
+            "best it can do is give each a quarter of the mass, so its loss never drops below "
+            f"4 ln 4 = {CCE_FLOOR:.3f}. Nothing in the loss says where the threshold is, so "
+            "whether an output lands above it is an accident of training. Multiply the CCE "
+            "model's outputs by a factor below and watch its loss stay put while its decisions "
+            "change; binary cross-entropy notices at once."
+        )
     if prediction is None or truth is None or not truth.any():
         st.info("Compose an image from CIFAR-10 tiles (with a CCE model loaded) to try this.")
         return

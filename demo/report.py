@@ -51,7 +51,7 @@ def results_markdown(report: dict, manifest) -> str:
     """Every model on both test sets beside the article and the baselines, as Markdown."""
     heads = [name for name, _ in COLUMNS] + ["1-4 objects: exact match", "labels answered (1-4)"]
     lines = ["| | trained on | " + " | ".join(heads) + " |", "|---" * (len(heads) + 2) + "|"]
-    families = {family.data: family.title for family in manifest.families}
+    families = {family.data: family.data.replace("-", " ") for family in manifest.families}
     for entry in manifest.models:
         result = report["models"].get(entry.name)
         if result is None:

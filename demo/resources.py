@@ -168,7 +168,8 @@ def probability_template(threshold_rule: bool, known_truth: bool, height: int) -
 
     outcomes = evaluation.OUTCOME_NAMES if known_truth else ("above threshold", "below threshold")
     rule = alt.NamedData(name="threshold") if threshold_rule else None
-    return charts.probability_chart(alt.NamedData(name="bars"), rule, outcomes, height).to_dict()
+    chart = charts.probability_chart(alt.NamedData(name="bars"), rule, outcomes, height, False)
+    return chart.to_dict()
 
 
 @st.cache_data(show_spinner=False)

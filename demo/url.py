@@ -76,5 +76,33 @@ def write_state_to_url() -> None:
     wanted["k"] = str(state.top_k)
     wanted["data"] = state.data
     wanted["view"] = state.view
+    if "hide" in st.query_params:
+        wanted["hide"] = st.query_params["hide"]
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+HIDEABLE = ("upload", "threshold", "models", "compose", "results")  # what ?hide= may leave out
+
+
+def hidden_controls(raw: str | None) -> tuple[set[str], list[str]]:
+    """(the controls `?hide=a,b` leaves out, problems); unknown names are reported, not kept."""
+    names = [name.strip().lower() for name in (raw or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in HIDEABLE]
+    problems = [f"hide {name!r} is not one of {', '.join(HIDEABLE)}" for name in unknown]
+    return {name for name in names if name in HIDEABLE}, problems
+
+
+def lesson_step(raw: str | None, count: int) -> tuple[int | None, list[str]]:
+    """(the lesson step `?step=N` opens, 1..count, or None for the free page; problems). A step
+    out of range opens the nearest one; one that is not a number opens the first."""
+    if raw is None:
+        return None, []
+    try:
+        number = int(raw)
+    except ValueError:
+        return 1, [f"step {raw!r} is not a number; the lesson starts at step 1"]
+    nearest = min(max(number, 1), count)
+    if nearest != number:
+        return nearest, [f"step {number} is not 1..{count}; showing step {nearest}"]
+    return number, []

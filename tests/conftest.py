@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import tarfile
@@ -111,7 +112,6 @@ def manifest_entry(name: str, loss: str, data: str, colour: str, label: str | No
 
 
 def write_manifest(folder: Path, entries: list[dict]) -> Path:
-    import json
 
     path = folder / "models.json"
     path.write_text(
@@ -120,3 +120,75 @@ def write_manifest(folder: Path, entries: list[dict]) -> Path:
         )
     )
     return path
+
+
+SIX = [
+    ("bce", "bce", "four-distinct", "BCE"),
+    ("cce", "cce", "four-distinct", "CCE"),
+    ("softmax", "softmax", "four-distinct", "softmax"),
+    ("bce-one-to-four", "bce", "one-to-four", "BCE 1-4"),
+    ("cce-one-to-four", "cce", "one-to-four", "CCE 1-4"),
+    ("softmax-one-to-four", "softmax", "one-to-four", "softmax 1-4"),
+]
+
+
+def save_models(folder, specs, zero_logits=False) -> dict:
+    """Untrained models of the real architecture with their manifest and history JSON."""
+    import keras
+
+    from core.model import LOGITS_NAME, build_model
+
+    keras.utils.set_random_seed(0)
+    models, entries = {}, []
+    for index, (name, loss, data, label) in enumerate(specs):
+        model = build_model(output="softmax" if loss == "softmax" else "sigmoid")
+        if zero_logits:
+            logits = model.get_layer(LOGITS_NAME)
+            logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
+        model.save(folder / f"{name}.keras")
+        models[name] = model
+        history = {"epoch": [1, 2]}
+        for key in ("loss", "total_acc", "binary_acc"):
+            history[key] = [0.5, 0.4]
+            history[f"val_{key}"] = [0.6, 0.5]
+        (folder / f"{name}.history.json").write_text(json.dumps(history))
+        entries.append(manifest_entry(name, loss, data, TEST_COLOURS[index], label))
+    write_manifest(folder, entries)
+    return models
+
+
+@pytest.fixture(scope="session")
+def fixture_models(tmp_path_factory):
+    """Six untrained models (three losses on two kinds of data), their evaluation JSON."""
+    from core.evaluate import build_report, test_sets
+
+    folder = tmp_path_factory.mktemp("models")
+    models = save_models(folder, SIX)
+    _, (x_test, y_test) = tiny_arrays(per_class_test=3)
+    sets = test_sets(x_test, y_test, seed=0, n=40, subset_n=10)
+    losses = {name: loss for name, loss, _, _ in SIX}
+    report = build_report(models, losses, sets, {"source": "tiny"}, 0)
+    (folder / "evaluation.json").write_text(json.dumps(report))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def undecided_models(tmp_path_factory):
+    """Two sigmoid models whose every output is exactly 0.5: zero kernel and bias at the end."""
+    folder = tmp_path_factory.mktemp("undecided")
+    save_models(folder, SIX[:2], zero_logits=True)
+    return folder
+
+
+APP_TIMEOUT = 180  # seconds: TensorFlow's import and the models' compilation come first
+
+
+def start_app(app: str, folder, monkeypatch, query=None):
+    """An AppTest of `app` on the models in `folder`, opened with the `query` parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MULTILABEL_MODELS_DIR", str(folder))
+    at = AppTest.from_file(app, default_timeout=APP_TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()

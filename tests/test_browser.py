@@ -33,8 +33,6 @@ def free_port() -> int:
 def server(tmp_path_factory):
 
     folder = os.environ.get("MULTILABEL_MODELS_DIR")
-    if folder is None and not (REPO / "models" / "bce.keras").exists():
-        folder = str(make_models(tmp_path_factory.mktemp("browser-models")))
     port = free_port()
     env = dict(os.environ)
     if folder:
@@ -79,17 +77,6 @@ def server(tmp_path_factory):
         process.wait(timeout=20)
 
 
-def make_models(folder: Path) -> Path:
-    import keras
-
-    from core.model import build_model
-
-    keras.utils.set_random_seed(0)
-    for name in ("bce", "cce"):
-        build_model().save(folder / f"{name}.keras")
-    return folder
-
-
 def wait_for_query(page, fragment: str) -> None:
     """Wait until the app has written `fragment` into the address (fails after 90 s)."""
     page.wait_for_function(f"() => window.location.search.includes({fragment!r})", timeout=90_000)
@@ -99,22 +86,22 @@ def wait_for_text(page, text: str) -> None:
     page.wait_for_function(f"() => document.body.innerText.includes({text!r})", timeout=90_000)
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
 def test_compose_threshold_and_charts_in_a_real_browser(server):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(f"{server}/?c0=frog&c1=truck&c2=bird&c3=horse&t=0.50")
         wait_for_text(page, "True label set:")
@@ -153,4 +140,50 @@ def test_compose_threshold_and_charts_in_a_real_browser(server):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert charts.count() >= 2
         page.screenshot(path=str(ARTIFACTS / "app-after-interaction.png"), full_page=True)
+        browser.close()
+
+
+def below_the_fold(page, selector: str) -> bool:
+    """Whether the first element matching `selector` ends below a 720-pixel screen."""
+    box = page.locator(selector).first.bounding_box()
+    return box is None or box["y"] + box["height"] > 720
+
+
+def test_a_teacher_walks_the_whole_lesson_at_projector_size(server):
+    from playwright.sync_api import sync_playwright
+
+    from demo.lesson import STEPS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{server}/?step=1")
+        for number, step in enumerate(STEPS, start=1):
+            wait_for_text(page, f"Step {number} of {len(STEPS)}: {step.title}")
+            page.wait_for_selector(IDLE, timeout=180_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert not below_the_fold(page, '[data-testid="stImage"]')
+            if step.question is not None:
+                # Nothing of the answer before the reveal: no chart, no verdict.
+                assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
+                assert "the answer is" not in page.inner_text("body")
+                group = page.locator('[data-testid="stButtonGroup"]').first
+                group.locator("button").first.click()
+                page.wait_for_selector(IDLE, timeout=90_000)
+                page.get_by_role("button", name="Reveal").click()
+                wait_for_text(page, "the answer is")
+                page.wait_for_selector(IDLE, timeout=90_000)
+                verdict = page.get_by_text("the answer is").first
+                verdict.wait_for(timeout=90_000)
+            if "bars" in step.panels:
+                page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=90_000)
+            page.screenshot(path=str(ARTIFACTS / f"lesson-step-{number}.png"))
+            if "bars" in step.panels:
+                assert not below_the_fold(page, '[data-testid="stVegaLiteChart"]')
+            if number < len(STEPS):
+                page.get_by_role("button", name="Next").click()
+                wait_for_query(page, f"step={number + 1}")
+        page.get_by_role("button", name="Back").click()
+        wait_for_query(page, f"step={len(STEPS) - 1}")
         browser.close()

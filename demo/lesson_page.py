@@ -1,0 +1,233 @@
+"""One step of the guided lesson on screen: the step's composite, its question with a Reveal
+button, and after the reveal the models' answer and the panels the step lists. The steps
+themselves are data in `demo.lesson`; the panels are the workbench's (`demo.panels`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.data import CLASS_NAMES
+from core.evaluation import THRESHOLD
+from core.gallery import DEFAULT_PATH as GALLERY_PATH
+from demo import lesson, panels, report, resources
+
+
+def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
+    """The step's composite from the gallery, and its multi-hot truth."""
+    gallery = resources.gallery(str(GALLERY_PATH))
+    picked = []
+    for name, sample in zip(step.classes, step.samples, strict=True):
+        if name == lesson.EMPTY:
+            picked.append((None, 0))
+        else:
+            label = CLASS_NAMES.index(name)
+            picked.append((label, sample % len(gallery[label])))
+    return panels.composite_of(picked, gallery)
+
+
+def go_to(number: int) -> None:
+    st.query_params["step"] = str(number)
+
+
+def navigation(number: int, count: int) -> None:
+    """The step's title with Back and Next beside it."""
+    title, back, forward = st.columns([8, 1, 1], vertical_alignment="center")
+    step = lesson.STEPS[number - 1]
+    title.subheader(f"Step {number} of {count}: {step.title}")
+    back.button(
+        "Back",
+        key="lesson_back",
+        on_click=go_to,
+        args=(number - 1,),
+        disabled=number == 1,
+        width="stretch",
+    )
+    forward.button(
+        "Next",
+        key="lesson_next",
+        on_click=go_to,
+        args=(number + 1,),
+        disabled=number == count,
+        width="stretch",
+        type="primary",
+    )
+
+
+def prompt_of(step: lesson.Step) -> str:
+    return lesson.fill(step.question.prompt, lesson.lesson_facts(None), cam_class=step.cam_class)
+
+
+def reveal(slug: str) -> None:
+    """Keep the student's guess (the choices are not drawn again) and show the answer."""
+    st.session_state[f"answer_{slug}"] = st.session_state.get(f"guess_{slug}")
+    st.session_state[f"revealed_{slug}"] = True
+
+
+def ask(step: lesson.Step) -> None:
+    """The question, its choices and the Reveal button (enabled once the student has chosen)."""
+    question = step.question
+    guess = st.pills(
+        f"**{prompt_of(step)}**",
+        question.choices,
+        selection_mode="multi" if question.several else "single",
+        key=f"guess_{step.slug}",
+    )
+    answered = bool(guess)
+    st.button(
+        "Reveal",
+        key=f"reveal_{step.slug}",
+        type="primary",
+        disabled=not answered,
+        on_click=reveal,
+        args=(step.slug,),
+    )
+    if not answered:
+        st.caption("Choose your answer first; then press Reveal.")
+
+
+def verdict(step: lesson.Step, truth, predictions, facts) -> None:
+    """The question, the student's guess, the models' answer and why."""
+    guess = st.session_state.get(f"answer_{step.slug}")
+    outputs = {name: np.asarray(p.probabilities) for name, p in predictions.items()}
+    maps = {name: p.maps for name, p in predictions.items()}
+    right, why = lesson.answer(step, truth, outputs, maps)
+    shown = ", ".join(right) if isinstance(right, tuple) else right
+    yours = ", ".join(guess) if isinstance(guess, list | tuple) else guess
+    st.markdown(f"**{prompt_of(step)}**")
+    message = f"You said **{yours or 'nothing'}**; the answer is **{shown or 'nothing'}**. {why}"
+    if lesson.is_right(step, guess, right):
+        st.success("Right. " + message)
+    else:
+        st.info("Not quite. " + message)
+    if step.after:
+        st.markdown(lesson.fill(step.after, facts))
+
+
+@dataclass
+class Shown:
+    """What a step's panels draw from."""
+
+    step: lesson.Step
+    composite: np.ndarray
+    truth: np.ndarray
+    entries: list  # the step's models, manifest entries
+    predictions: dict  # {model name: Prediction}
+    manifest: object
+    hidden: set[str]
+
+
+def label_panel(shown: Shown) -> None:
+    slots = " ".join(f"{int(v)}" for v in shown.truth)
+    st.markdown(f"**Label:** `[{slots}]`")
+    st.caption("Slots in class order: " + ", ".join(CLASS_NAMES) + ".")
+
+
+def bars_panel(shown: Shown) -> None:
+    threshold = st.session_state.get("lesson_threshold", THRESHOLD)
+    top_k = st.session_state.get("lesson_top_k", 0)
+    st.caption(panels.OUTCOME_KEY)
+    for column, entry in zip(st.columns(len(shown.entries)), shown.entries, strict=True):
+        with column:
+            prediction = shown.predictions[entry.name]
+            panels.show_decisions(entry, prediction, shown.truth, threshold, top_k)
+
+
+def threshold_panel(shown: Shown) -> None:
+    if "threshold" not in shown.hidden:
+        st.slider("Decision threshold", 0.0, 1.0, THRESHOLD, step=0.01, key="lesson_threshold")
+
+
+def topk_panel(shown: Shown) -> None:
+    if "threshold" not in shown.hidden:
+        st.number_input(
+            "Top-k (0 = use the threshold)",
+            0,
+            10,
+            0,
+            step=1,
+            key="lesson_top_k",
+            help="Take the k largest outputs, whatever their size.",
+        )
+
+
+def scale_panel(shown: Shown) -> None:
+    categorical = [entry for entry in shown.entries if entry.loss == "cce"]
+    if categorical:
+        panels.why_cce_panel(shown.predictions[categorical[0].name], shown.truth, explain=False)
+
+
+def maps_panel(shown: Shown) -> None:
+    cam_class = CLASS_NAMES.index(shown.step.cam_class)
+    panels.show_activation_maps(shown.composite, shown.predictions, shown.entries, cam_class)
+
+
+def results_panel(shown: Shown) -> None:
+    manifest = shown.manifest
+    path = manifest.evaluation
+    found, problem = report.read_report(str(path), resources.file_stamp(path))
+    if found is None:
+        st.info(problem)
+        return
+    st.markdown(report.results_markdown(found, manifest))
+
+
+PANELS = {
+    "label": label_panel,
+    "threshold": threshold_panel,
+    "topk": topk_panel,
+    "bars": bars_panel,
+    "scale": scale_panel,
+    "maps": maps_panel,
+    "results": results_panel,
+}
+
+
+CONTROLS = ("threshold", "topk")  # panels that sit with the question, beside the charts
+
+
+def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> None:
+    """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
+    after it, the composite, the step's panels, and the question with the verdict beside them."""
+    step = lesson.STEPS[number - 1]
+    navigation(number, len(lesson.STEPS))
+    path = manifest.evaluation
+    facts = lesson.lesson_facts(report.read_report(str(path), resources.file_stamp(path))[0])
+    st.markdown(lesson.fill(step.text, facts))
+    composite, truth = step_composite(step)
+    revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
+    left, right = st.columns([1, 3], gap="medium")
+    with left:
+        st.image(
+            resources.composite_png(composite),
+            caption="What the models see (64x64, enlarged)",
+            width="content",
+            output_format="PNG",
+        )
+    if not revealed:
+        with right:
+            ask(step)
+        return
+    missing = [n for n in step.models if predictor is None or n not in predictor.names]
+    with right:
+        charts_column, talk_column = st.columns([2, 1], gap="medium")
+    if missing:
+        talk_column.error(f"This step needs the model(s) {', '.join(missing)}, which did not load.")
+        return
+    predictions = (
+        resources.predict_composite(predictor, signature, composite) if step.models else {}
+    )
+    entries = [manifest.by_name(name) for name in step.models]
+    shown = Shown(step, composite, truth, entries, predictions, manifest, hidden)
+    with talk_column:
+        if step.question:
+            verdict(step, truth, predictions, facts)
+        for name in step.panels:
+            if name in CONTROLS:
+                PANELS[name](shown)
+    with charts_column:
+        for name in step.panels:
+            if name not in CONTROLS:
+                PANELS[name](shown)
