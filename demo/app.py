@@ -114,6 +114,17 @@ def workbench(folder: str, data: str, view: str, hidden: set[str]) -> None:
 COMPACT = "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}</style>"
 
 
+RECONNECT_CHECK = "20s"
+
+
+@st.fragment(run_every=RECONNECT_CHECK)
+def rerun_after_reconnecting() -> None:
+    """Draws nothing. Streamlit's browser client asks for a fresh run of the page when it
+    reconnects only if the page has a fragment on a timer; without one, a student whose worker
+    died and who lands on another worker would keep a stale page until the next click. With it,
+    the new worker rebuilds the page from the address at once."""
+
+
 def header() -> None:
     st.subheader("Multi-label classification: several objects, one image")
     st.caption(
@@ -159,6 +170,7 @@ def main() -> None:
         if model_errors:
             st.error("\n".join(f"- {message}" for message in model_errors.values()))
         free_page(folder, manifest, hidden)
+    rerun_after_reconnecting()
     resources.freeze_loaded_objects()
 
 

@@ -187,3 +187,56 @@ def test_a_teacher_walks_the_whole_lesson_at_projector_size(server):
         page.get_by_role("button", name="Back").click()
         wait_for_query(page, f"step={len(STEPS) - 1}")
         browser.close()
+
+
+RECORD_RUNS = """() => {
+    window.scriptRuns = [];
+    const app = document.querySelector('[data-testid="stApp"]');
+    new MutationObserver(() => window.scriptRuns.push(app.dataset.testScriptState))
+        .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def test_a_student_whose_worker_is_killed_comes_back_to_the_same_page(tmp_path):
+    """Through deploy/serve-local: kill -9 the worker that serves the page (named by the
+    balancer's cookie); the browser reconnects to the other worker and rebuilds the page."""
+    import shutil
+    import signal
+
+    from playwright.sync_api import expect, sync_playwright
+    from test_serving import serve_local, worker_pid
+
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed")
+    ARTIFACTS.mkdir(exist_ok=True)
+    query = "c0=frog&c1=truck&c2=bird&c3=horse&s0=3&t=0.40&data=one-to-four"
+    with serve_local(tmp_path / "serve-local.log") as (_, port), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/?{query}")
+        wait_for_text(page, "True label set:")
+        page.wait_for_selector(IDLE, timeout=180_000)
+        served_by = {c["name"]: c["value"] for c in context.cookies()}["SERVEDBY"]
+        number = int(served_by.removeprefix("worker"))
+        # Record every script run from now on: a run after the kill can only be the other
+        # worker's, rebuilding the page for the reconnected client.
+        page.evaluate(RECORD_RUNS)
+        os.kill(worker_pid(port + number), signal.SIGKILL)
+        killed_at = time.monotonic()
+        page.wait_for_function("() => window.scriptRuns.includes('running')", timeout=90_000)
+        page.wait_for_selector(IDLE, timeout=90_000)
+        back_after = time.monotonic() - killed_at
+        served_now = {c["name"]: c["value"] for c in context.cookies()}["SERVEDBY"]
+        page.screenshot(path=str(ARTIFACTS / "after-worker-killed.png"))
+        assert served_now != served_by
+        wait_for_text(page, "True label set:")
+        page.locator('[data-testid="stImage"] img').first.wait_for(timeout=90_000)
+        labels = page.locator('[data-testid="stMarkdownContainer"]', has_text="True label set:")
+        shown = labels.first.inner_text().split(":", 1)[1].replace(",", " ").split()
+        assert shown == ["bird", "frog", "horse", "truck"]
+        expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("0.40")
+        assert "data=one-to-four" in page.url and "t=0.40" in page.url
+        assert page.locator('[data-testid="stException"]').count() == 0
+        print(f"back on another worker {back_after:.1f} s after the kill")
+        browser.close()

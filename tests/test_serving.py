@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,9 @@ def test_serve_local_writes_a_config_haproxy_accepts(tmp_path):
     config = result.stdout
     assert "cookie SERVEDBY insert indirect nocache" in config
     assert "option httpchk GET /_stcore/health" in config
+    # A request for a dead worker goes to a live one; a refused connection marks it down.
+    assert "option redispatch" in config and "retries 3" in config
+    assert "observe layer4" in config and "on-error mark-down" in config
     for worker, port in ((1, 9101), (2, 9102), (3, 9103)):
         assert f"server worker{worker} 127.0.0.1:{port} cookie worker{worker}" in config
     assert "balance source" not in config and "hash-type" not in config  # never by client IP
@@ -112,32 +117,103 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-@needs_haproxy
-@pytest.mark.slow
-def test_serve_local_stops_every_process_it_started_on_sigterm():
+def descendants_of(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        children = children_of(frontier.pop())
+        found += children
+        frontier += children
+    return found
+
+
+def worker_pid(port: int) -> int | None:
+    """The Streamlit process listening on `port`, found by its command line."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            b"streamlit" in b" ".join(words)
+            and str(port).encode() in words
+            and alive(int(entry.name))
+        ):
+            return int(entry.name)
+    return None
+
+
+@contextmanager
+def serve_local(log: Path, workers: int = 2):
+    """deploy/serve-local on a free port, yielded once it says the class can come in."""
     port = free_port()
     env = dict(os.environ, PYTHON=sys.executable)
-    process = subprocess.Popen(
-        [str(SERVE_LOCAL), "--workers", "2", "--port", str(port), "--address", "127.0.0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [SERVE_LOCAL, "--workers", str(workers), "--port", str(port), "--address", "127.0.0.1"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        deadline = time.monotonic() + 30
-        while len(children_of(process.pid)) < 3 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120
+        while "the class can come in" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"serve-local did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.2)
-        started = children_of(process.pid)
-        assert len(started) == 3  # two workers and HAProxy
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(alive(pid) for pid in started)
+        yield process, port
     finally:
         if process.poll() is None:
-            process.kill()
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def health_through(port: int) -> bool:
+    try:
+        url = f"http://127.0.0.1:{port}/_stcore/health"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_serve_local_stops_every_process_it_started_on_sigterm(tmp_path):
+    with serve_local(tmp_path / "serve-local.log") as (process, _):
+        started = descendants_of(process.pid)
+        assert len([p for p in started if alive(p)]) >= 3  # two workers and HAProxy at least
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in started)
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_a_killed_worker_comes_back_and_the_class_never_sees_an_error(tmp_path):
+    log = tmp_path / "serve-local.log"
+    with serve_local(log) as (process, port):
+        assert health_through(port)  # served at once: no window of 503s after the start line
+        victim = worker_pid(port + 1)
+        survivor = worker_pid(port + 2)
+        os.kill(victim, signal.SIGKILL)
+        answers, deadline = [], time.monotonic() + 8
+        while time.monotonic() < deadline:
+            answers.append(health_through(port))
+            time.sleep(0.05)
+        assert all(answers), f"{answers.count(False)} of {len(answers)} probes failed"
+        assert f"worker1 (pid {victim}) exited with status 137" in log.read_text()
+        deadline = time.monotonic() + 60
+        while "worker1 is back" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "worker1 is back" in log.read_text()
+        assert worker_pid(port + 1) not in (None, victim)
+        assert worker_pid(port + 2) == survivor  # the other worker was left alone
+        assert process.poll() is None  # serve-local itself goes on
 
 
 def classroom_smoke(*extra: str) -> subprocess.CompletedProcess:
