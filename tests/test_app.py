@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import CLASS_NAMES
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
+pytestmark = pytest.mark.slow  # every test here starts the app
 COMMITTED = Path(__file__).resolve().parents[1] / "models"
 
 

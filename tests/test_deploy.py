@@ -44,19 +44,36 @@ def test_dockerfile_runs_the_app_as_a_user_with_a_health_check():
 
 def test_kubernetes_manifests_fit_together():
     objects = kubernetes_objects()
-    assert set(objects) == {"Deployment", "Service", "Ingress", "HorizontalPodAutoscaler"}
+    assert set(objects) == {
+        "Namespace",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    }
+    namespace = objects["Namespace"]["metadata"]["name"]
+    assert namespace != "default"
+    for kind, document in objects.items():
+        if kind != "Namespace":
+            assert document["metadata"]["namespace"] == namespace, kind
     deployment, service = objects["Deployment"], objects["Service"]
     pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert service["spec"]["selector"].items() <= labels.items()
     assert (
-        deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+        objects["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
     )
-    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
-    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert objects["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     container = pod["spec"]["containers"][0]
     port_names = {port["name"] for port in container["ports"]}
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == HEALTH
         assert container[probe]["httpGet"]["port"] in port_names
+    # Not ready before the page has run once: the models are loaded.
+    assert container["startupProbe"]["exec"]["command"][-2:] == ["demo.warmup", "8501"]
     assert container["resources"]["requests"]["cpu"]  # the autoscaler needs a CPU request
     assert service["spec"]["ports"][0]["targetPort"] in port_names
     ingress = objects["Ingress"]
@@ -68,6 +85,31 @@ def test_kubernetes_manifests_fit_together():
     assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
     target = objects["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+
+
+def test_a_rolling_update_or_a_drain_does_not_drop_a_class():
+    objects = kubernetes_objects()
+    spec = objects["Deployment"]["spec"]
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert spec["replicas"] >= 2 and objects["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    pod = spec["template"]["spec"]
+    pause = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert 10 <= pause < pod["terminationGracePeriodSeconds"] - 10  # time left to stop cleanly
+
+
+def test_the_pods_are_locked_down():
+    pod = kubernetes_objects()["Deployment"]["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    container = pod["containers"][0]
+    context = container["securityContext"]
+    assert context["capabilities"]["drop"] == ["ALL"] and context["readOnlyRootFilesystem"]
+    assert context["allowPrivilegeEscalation"] is False
+    image = container["image"]
+    assert not image.endswith(":latest") and ":" in image.rsplit("/", 1)[-1]
+    # With a read-only root, whatever the app writes goes to the one writable volume.
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}
+    assert {"name": "HOME", "value": "/tmp"} in container["env"]
 
 
 def test_compose_file_puts_haproxy_with_cookies_in_front_of_the_app():

@@ -10,6 +10,8 @@ import sys
 import pytest
 from conftest import REPO, manifest_entry, tiny_arrays, write_batches, write_manifest
 
+pytestmark = pytest.mark.slow  # each test starts `python -m core.evaluate`
+
 
 def evaluate(folder, *arguments):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

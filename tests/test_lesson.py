@@ -189,6 +189,7 @@ def page_text(at) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", range(1, len(lesson.STEPS) + 1))
 def test_each_step_asks_before_it_tells(fixture_models, monkeypatch, number):
     current = lesson.STEPS[number - 1]
@@ -223,6 +224,7 @@ def test_each_step_asks_before_it_tells(fixture_models, monkeypatch, number):
     assert ("lesson_top_k" in present_keys(at)) == ("topk" in current.panels)
 
 
+@pytest.mark.slow
 def test_next_and_back_walk_the_address(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, {"step": "1"})
     assert at.button(key="lesson_back").disabled
@@ -235,6 +237,7 @@ def test_next_and_back_walk_the_address(fixture_models, monkeypatch):
     assert last.button(key="lesson_next").disabled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("raw", "opened"), [("0", 1), ("99", len(lesson.STEPS)), ("x", 1)])
 def test_a_wrong_step_warns_and_opens_the_nearest(fixture_models, monkeypatch, raw, opened):
     at = start(fixture_models, monkeypatch, {"step": raw})
@@ -244,6 +247,7 @@ def test_a_wrong_step_warns_and_opens_the_nearest(fixture_models, monkeypatch, r
     assert at.query_params["step"] in (str(opened), [str(opened)])
 
 
+@pytest.mark.slow
 def test_hide_leaves_controls_out_of_the_free_page(fixture_models, monkeypatch):
     query = {"hide": "upload,threshold,models,compose,results", "t": "0.30"}
     at = start(fixture_models, monkeypatch, query)
@@ -255,6 +259,7 @@ def test_hide_leaves_controls_out_of_the_free_page(fixture_models, monkeypatch):
     assert at.query_params["t"] in ("0.30", ["0.30"])
 
 
+@pytest.mark.slow
 def test_hiding_an_unknown_control_warns_and_keeps_the_rest(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, {"hide": "threshold,sidebar"})
     assert not at.exception
@@ -263,6 +268,7 @@ def test_hiding_an_unknown_control_warns_and_keeps_the_rest(fixture_models, monk
     assert "threshold" not in keys and "class_0" in keys and "source" in keys
 
 
+@pytest.mark.slow
 def test_the_lesson_s_threshold_can_be_hidden_too(fixture_models, monkeypatch):
     number = next(i for i, s in enumerate(lesson.STEPS, 1) if "threshold" in s.panels)
     current = lesson.STEPS[number - 1]

@@ -49,6 +49,7 @@ def test_sigmoid_stays_float32_under_mixed_precision():
     assert mixed.output.dtype == "float32"
 
 
+@pytest.mark.slow  # trains
 def test_short_fit_reduces_the_loss_and_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (32, 64, 64, 3), dtype=np.uint8)
@@ -95,6 +96,7 @@ class _FakeModel:
         self.stop_training = False
 
 
+@pytest.mark.slow  # trains
 def test_clock_cycle_follows_the_clock_and_stops_when_the_minutes_are_spent():
     now = [100.0]
     cycle = ClockCycle(
@@ -146,6 +148,7 @@ def tiny_cifar(monkeypatch):
     return arrays
 
 
+@pytest.mark.slow  # trains
 def test_a_run_resumes_after_a_crash_and_restarts_only_when_asked(tmp_path, tiny_cifar):
     import dataclasses
 
@@ -246,6 +249,7 @@ def test_cli_says_where_a_run_starts_and_how_long_it_lasts():
         TrainConfig(data_workers=0)
 
 
+@pytest.mark.slow  # trains
 def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, tiny_cifar):
     from core import data, train
     from core.provenance import accelerator_names
@@ -270,6 +274,7 @@ def test_a_cycle_in_minutes_trains_until_the_clock_runs_out(tmp_path, tiny_cifar
     assert data.composite_batches_per_epoch(16, 8) == 2
 
 
+@pytest.mark.slow  # trains
 def test_the_article_recipe_reshuffles_its_fixed_set_and_respects_a_budget(tmp_path, tiny_cifar):
     from core import train
     from core.recipes import article_config
@@ -300,6 +305,7 @@ def test_fixed_composites_visit_every_composite_once_per_epoch_in_a_new_order():
     assert np.concatenate([resumed[i][1] for i in range(3)]).tolist() == orders[1]
 
 
+@pytest.mark.slow  # trains
 def test_fine_tuning_starts_from_the_saved_weights(tmp_path, tiny_cifar):
     from core import data, train
 
@@ -328,6 +334,7 @@ def test_fine_tuning_starts_from_the_saved_weights(tmp_path, tiny_cifar):
         train.train(config, str(tmp_path / "missing.keras"), verbose=0)
 
 
+@pytest.mark.slow  # trains
 def test_the_multi_class_model_trains_on_one_to_four_objects(tmp_path, tiny_cifar):
     from core import data, train
     from core.inference import output_of
@@ -380,6 +387,7 @@ def test_auto_precision_keeps_the_faster_one_measured(monkeypatch):
         precision.fastest_precision(128, steps=0)
 
 
+@pytest.mark.slow  # trains
 def test_a_real_step_is_measured_in_each_precision_and_the_policy_restored():
     from core import precision
 
