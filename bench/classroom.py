@@ -4,6 +4,7 @@
     python bench/classroom.py --workers 2          # deploy/serve-local: 2 workers behind HAProxy
     python bench/classroom.py --students 10 --seconds 15   # a short smoke
     python bench/classroom.py --checkout ../old-clone      # the same class against another commit
+    python bench/classroom.py --workers 2 --soak 10 --kill-at 2.5   # a soak, a worker killed
 
 The benchmark starts the server itself on a free loopback port and stops it at the end. Each
 student speaks Streamlit's websocket protocol as a browser does: it fetches the page (which sets
@@ -14,12 +15,19 @@ with the id of the fragment the widget lives in, as the browser sends it. A page
 interaction is done when the server sends `script_finished`. Errors: exception elements, runs
 that did not finish successfully, images that did not load, dropped sockets, and interactions
 with no answer within 60 s. Server memory is the resident set of the server's processes.
+
+The soak keeps 30 students for `--soak` minutes: every minute a third of them leave and as many
+new ones come; a student whose socket drops (its worker was killed) comes back at once, as a
+browser reconnects. It reports, per minute, the interactions, their p95, the errors (apart:
+those of students on a worker killed on purpose with `--kill-at`) and each worker's resident
+memory, and the memory's slope over the last five minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import os
 import random
 import signal
@@ -36,6 +44,10 @@ REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ANSWER_TIMEOUT = 60.0  # seconds without `script_finished` before an interaction counts as lost
 THINKING_SECONDS = (1.0, 4.0)  # a student's pause between two interactions
+SOAK_STUDENTS = 30
+SOAK_STAY_MINUTES = 3  # each student stays three minutes: a third of the class changes a minute
+# The worker (the balancer's cookie) of the student whose task is running, to blame its errors.
+STUDENT_WORKER = contextvars.ContextVar("student_worker", default="")
 
 
 @dataclass
@@ -49,9 +61,12 @@ class Tally:
     examples: list[str] = field(default_factory=list)
     server_cpu_per_run: float = 0.0  # server CPU seconds per page load or interaction
     client_cpu: float = 0.0  # CPU seconds the simulated students themselves used
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (end, seconds) per run
+    error_log: list[tuple[float, str, str]] = field(default_factory=list)  # (time, kind, worker)
 
     def error(self, kind: str, detail: str = "") -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
+        self.error_log.append((time.monotonic(), kind, STUDENT_WORKER.get()))
         if detail and len(self.examples) < 5:
             self.examples.append(f"{kind}: {detail}")
 
@@ -182,6 +197,7 @@ async def student(host: str, port: int, seconds: float, seed: int, tally: Tally)
             tally.error("page not served", f"/ -> {status}")
             return
         cookie = "; ".join(cookies)
+        STUDENT_WORKER.set(cookie.partition("=")[2])
         headers = {"Cookie": cookie} if cookie else {}
         async with websockets.connect(
             f"ws://{host}:{port}/_stcore/stream",
@@ -207,6 +223,7 @@ async def student(host: str, port: int, seconds: float, seed: int, tally: Tally)
                 if await session.run(widget, fragment_id):
                     times = tally.composites if new_composite else tally.thresholds
                     times.append(time.perf_counter() - started)
+                    tally.timeline.append((time.monotonic(), times[-1]))
                 await fetch_images(host, port, session, cookie, tally)
     except TimeoutError:
         tally.error("no answer within 60 s")
@@ -224,6 +241,111 @@ async def classroom(host, port, students: int, seconds: float, tally: Tally) -> 
         await student(host, port, seconds - delay, seed=index, tally=tally)
 
     await asyncio.gather(*(arrive(i) for i in range(students)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The soak: a class that changes every minute, for many minutes
+# ---------------------------------------------------------------------------------------------
+
+
+def worker_pids(port: int, workers: int) -> dict[str, int | None]:
+    """{"worker1": pid, ...}: serve-local's worker N listens on port + N."""
+    found = {}
+    for worker in range(1, workers + 1):
+        wanted, found[f"worker{worker}"] = str(port + worker).encode(), None
+        for entry in Path("/proc").iterdir():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"streamlit" in b" ".join(words) and wanted in words:
+                found[f"worker{worker}"] = int(entry.name)
+    return found
+
+
+def own_resident_mib(pid: int | None) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return float("nan")
+    line = next((line for line in status.splitlines() if line.startswith("VmRSS:")), "0 0")
+    return int(line.split()[1]) / 1024
+
+
+async def soak(host, port, workers, minutes, kill_at, tally) -> tuple[list[dict], dict]:
+    """Run the soak; returns (a row per minute, the kill: {"worker", "at"} or {})."""
+    started = time.monotonic()
+    end = started + 60 * minutes
+    killed: dict = {}
+    rows: list[dict] = []
+    seeds = iter(range(10**6))
+
+    async def attend(stay: float) -> None:
+        leave = min(time.monotonic() + stay, end)
+        while time.monotonic() + THINKING_SECONDS[1] < leave:  # back at once after a drop
+            await student(host, port, leave - time.monotonic(), next(seeds), tally)
+            await asyncio.sleep(0.5)
+
+    # The first class leaves by thirds after one, two and three minutes; newcomers stay three.
+    tasks = [
+        asyncio.ensure_future(attend(60 * (1 + index % SOAK_STAY_MINUTES)))
+        for index in range(SOAK_STUDENTS)
+    ]
+    for minute in range(1, int(minutes) + 1):
+        boundary = started + 60 * minute
+        while time.monotonic() < boundary:
+            if kill_at and not killed and time.monotonic() >= started + 60 * kill_at:
+                name, pid = next(iter(worker_pids(port, workers).items()))
+                os.kill(pid, signal.SIGKILL)
+                killed = {"worker": name, "at": time.monotonic()}
+            await asyncio.sleep(0.5)
+        memory = {name: own_resident_mib(pid) for name, pid in worker_pids(port, workers).items()}
+        rows.append({"minute": minute, "memory": memory, "end": boundary})
+        if minute < minutes:
+            joining = SOAK_STUDENTS // SOAK_STAY_MINUTES
+            tasks += [asyncio.ensure_future(attend(60 * SOAK_STAY_MINUTES)) for _ in range(joining)]
+    await asyncio.gather(*tasks)
+    return rows, killed
+
+
+def soak_table(rows: list[dict], killed: dict, tally: Tally) -> tuple[str, int]:
+    """The per-minute table and the number of errors not caused by the kill."""
+    names = list(rows[0]["memory"])
+    lines = [
+        "| minute | interactions | p95 (ms) | errors | errors on the killed worker | "
+        + " | ".join(f"{name} RSS (MiB)" for name in names)
+        + " |",
+        "|---" * (5 + len(names)) + "|",
+    ]
+    unexpected = 0
+    for row in rows:
+        begin = row["end"] - 60
+        times = [seconds for at, seconds in tally.timeline if begin <= at < row["end"]]
+        errors = [(at, worker) for at, _, worker in tally.error_log if begin <= at < row["end"]]
+        expected = [
+            e for e in errors if killed and e[1] == killed["worker"] and e[0] >= killed["at"]
+        ]
+        unexpected += len(errors) - len(expected)
+        p95 = f"{percentile(times, 0.95) * 1000:.0f}" if times else "–"
+        memory = " | ".join(f"{row['memory'][name]:.0f}" for name in names)
+        lines.append(
+            f"| {row['minute']} | {len(times)} | {p95} | {len(errors) - len(expected)} | "
+            f"{len(expected)} | {memory} |"
+        )
+    last = rows[-5:]
+    slopes = []
+    for name in names:
+        points = [(row["minute"], row["memory"][name]) for row in last]
+        mean_x = statistics.fmean(x for x, _ in points)
+        mean_y = statistics.fmean(y for _, y in points)
+        spread = sum((x - mean_x) ** 2 for x, _ in points) or 1.0
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+        slopes.append(f"{name} {slope:+.1f} MiB/min")
+    lines.append(f"\nMemory slope over the last {len(last)} minutes: " + ", ".join(slopes))
+    if killed:
+        minute = int((killed["at"] - rows[0]["end"] + 60) // 60) + 1
+        lines.append(f"{killed['worker']} killed with SIGKILL in minute {minute}.")
+    return "\n".join(lines), unexpected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +501,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--checkout", default=str(REPO), help="serve this clone's app (e.g. an older commit's)"
     )
+    parser.add_argument("--soak", type=float, help="minutes of a changing class of 30 instead")
+    parser.add_argument("--kill-at", type=float, help="soak: minute at which to kill worker1")
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        return run_soak(args)
     if not 1 <= args.workers <= 16 or max(args.students) > 200 or not 5 <= args.seconds <= 600:
         parser.error("workers 1..16, at most 200 students, 5..600 seconds per class")
 
@@ -417,6 +543,26 @@ def main(argv=None) -> int:
     if failures:
         print(f"{failures} errors; server log: {log_path}")
     return 1 if failures else 0
+
+
+def run_soak(args) -> int:
+    if args.workers < 2 or not 6 <= args.soak <= 60:
+        raise SystemExit("The soak runs serve-local (--workers 2 or more) for 6 to 60 minutes.")
+    host, port = "127.0.0.1", free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"soak-{port}.log"
+    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
+    try:
+        wait_until_healthy(f"http://{host}:{port}", process)
+        tally = Tally()
+        rows, killed = asyncio.run(soak(host, port, args.workers, args.soak, args.kill_at, tally))
+    finally:
+        stop_server(process)
+    table, unexpected = soak_table(rows, killed, tally)
+    print(f"\nSoak: {SOAK_STUDENTS} students, serve-local with {args.workers} workers\n")
+    print(table)
+    for example in tally.examples:
+        print(f"    {example}")
+    return 1 if unexpected else 0
 
 
 def print_row(workers, students, tally, memory, flush=False) -> None:
