@@ -16,7 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
-from demo import lesson, lesson_page, panels, report, resources, url
+from demo import classroom_page, lesson, lesson_page, panels, report, resources, url
 
 VIEW_NAMES = {
     url.ALL_MODELS: "all side by side",
@@ -144,9 +144,10 @@ def main() -> None:
     st.html(COMPACT)
     hidden, problems = url.hidden_controls(st.query_params.get("hide"))
     step, step_problems = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))
-    if step is None:
+    in_room = "room" in st.query_params
+    if step is None and not in_room:
         header()
-    elif st.query_params.get("step") != str(step):
+    elif step is not None and st.query_params.get("step") != str(step):
         st.query_params["step"] = str(step)
     folder = resources.models_folder()
     signature = resources.models_signature(folder)
@@ -164,7 +165,9 @@ def main() -> None:
     if problems:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
     predictor, model_errors = resources.load_predictor(folder, signature)
-    if step is not None:
+    if in_room:
+        classroom_page.show_room(manifest, predictor, signature, hidden)
+    elif step is not None:
         lesson_page.show_step(step, manifest, predictor, signature, hidden)
     else:
         if model_errors:

@@ -88,20 +88,28 @@ def ask(step: lesson.Step) -> None:
         st.caption("Choose your answer first; then press Reveal.")
 
 
-def verdict(step: lesson.Step, truth, predictions, facts) -> None:
+NOBODY = object()  # the guess of a view that asked no one: the teacher's in a class room
+
+
+def verdict(step: lesson.Step, truth, predictions, facts, guess) -> None:
     """The question, the student's guess, the models' answer and why."""
-    guess = st.session_state.get(f"answer_{step.slug}")
     outputs = {name: np.asarray(p.probabilities) for name, p in predictions.items()}
     maps = {name: p.maps for name, p in predictions.items()}
     right, why = lesson.answer(step, truth, outputs, maps)
-    shown = ", ".join(right) if isinstance(right, tuple) else right
-    yours = ", ".join(guess) if isinstance(guess, list | tuple) else guess
+    named = ", ".join(right) if isinstance(right, tuple) else right
+    answer = f"the answer is **{named or 'nothing'}**"
     st.markdown(f"**{prompt_of(step)}**")
-    message = f"You said **{yours or 'nothing'}**; the answer is **{shown or 'nothing'}**. {why}"
-    if lesson.is_right(step, guess, right):
-        st.success("Right. " + message)
+    if guess is NOBODY:
+        st.success(f"{answer[0].upper()}{answer[1:]}. {why}")
+    elif guess is None or guess == []:
+        st.info(f"You did not answer; {answer}. {why}")
     else:
-        st.info("Not quite. " + message)
+        yours = ", ".join(guess) if isinstance(guess, list | tuple) else guess
+        message = f"You said **{yours}**; {answer}. {why}"
+        if lesson.is_right(step, guess, right):
+            st.success("Right. " + message)
+        else:
+            st.info("Not quite. " + message)
     if step.after:
         st.markdown(lesson.fill(step.after, facts))
 
@@ -188,31 +196,25 @@ PANELS = {
 CONTROLS = ("threshold", "topk")  # panels that sit with the question, beside the charts
 
 
-def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> None:
-    """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
-    after it, the composite, the step's panels, and the question with the verdict beside them."""
-    step = lesson.STEPS[number - 1]
-    navigation(number, len(lesson.STEPS))
+def step_facts(manifest) -> dict[str, str]:
     path = manifest.evaluation
-    facts = lesson.lesson_facts(report.read_report(str(path), resources.file_stamp(path))[0])
-    st.markdown(lesson.fill(step.text, facts))
-    composite, truth = step_composite(step)
-    revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
-    left, right = st.columns([1, 3], gap="medium")
-    with left:
-        st.image(
-            resources.composite_png(composite),
-            caption="What the models see (64x64, enlarged)",
-            width="content",
-            output_format="PNG",
-        )
-    if not revealed:
-        with right:
-            ask(step)
-        return
+    return lesson.lesson_facts(report.read_report(str(path), resources.file_stamp(path))[0])
+
+
+def show_composite(composite) -> None:
+    st.image(
+        resources.composite_png(composite),
+        caption="What the models see (64x64, enlarged)",
+        width="content",
+        output_format="PNG",
+    )
+
+
+def show_answer(step, composite, truth, manifest, predictor, signature, hidden, guess) -> None:
+    """After the reveal: the step's panels beside the verdict on `guess` (the student's answer,
+    or None for a teacher) and the step's controls."""
+    charts_column, talk_column = st.columns([2, 1], gap="medium")
     missing = [n for n in step.models if predictor is None or n not in predictor.names]
-    with right:
-        charts_column, talk_column = st.columns([2, 1], gap="medium")
     if missing:
         talk_column.error(f"This step needs the model(s) {', '.join(missing)}, which did not load.")
         return
@@ -223,7 +225,7 @@ def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> 
     shown = Shown(step, composite, truth, entries, predictions, manifest, hidden)
     with talk_column:
         if step.question:
-            verdict(step, truth, predictions, facts)
+            verdict(step, truth, predictions, step_facts(manifest), guess)
         for name in step.panels:
             if name in CONTROLS:
                 PANELS[name](shown)
@@ -231,3 +233,22 @@ def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> 
         for name in step.panels:
             if name not in CONTROLS:
                 PANELS[name](shown)
+
+
+def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> None:
+    """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
+    after it, the composite, the step's panels, and the question with the verdict beside them."""
+    step = lesson.STEPS[number - 1]
+    navigation(number, len(lesson.STEPS))
+    st.markdown(lesson.fill(step.text, step_facts(manifest)))
+    composite, truth = step_composite(step)
+    revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
+    left, right = st.columns([1, 3], gap="medium")
+    with left:
+        show_composite(composite)
+    with right:
+        if not revealed:
+            ask(step)
+            return
+        guess = st.session_state.get(f"answer_{step.slug}")
+        show_answer(step, composite, truth, manifest, predictor, signature, hidden, guess)
