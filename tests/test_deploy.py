@@ -15,12 +15,38 @@ DEPLOY = REPO / "deploy"
 HEALTH = "/_stcore/health"
 
 
-def kubernetes_objects() -> dict[str, dict]:
-    objects = {}
+def kubernetes_documents() -> list[dict]:
+    documents = []
     for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            objects[document["kind"]] = document
-    return objects
+        documents += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return documents
+
+
+def kubernetes_objects(name: str = "multilabel-demo") -> dict[str, dict]:
+    """{kind: object} of the objects called `name` (the app's, by default)."""
+    return {d["kind"]: d for d in kubernetes_documents() if d["metadata"]["name"] == name}
+
+
+def test_class_rooms_live_in_redis_that_only_the_app_reaches():
+    app = kubernetes_objects()
+    redis = kubernetes_objects("multilabel-demo-redis")
+    assert set(redis) == {"Deployment", "Service", "NetworkPolicy"}
+    container = app["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    url = next(e["value"] for e in container["env"] if e["name"] == "REDIS_URL")
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    assert host == redis["Service"]["metadata"]["name"] and int(port) == 6379
+    allowed = redis["NetworkPolicy"]["spec"]["ingress"][0]["from"][0]["podSelector"]
+    assert (
+        allowed["matchLabels"].items()
+        <= app["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    )
+    egress_ports = {
+        p["port"] for rule in app["NetworkPolicy"]["spec"]["egress"] for p in rule["ports"]
+    }
+    assert {6379, 53} <= egress_ports
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["app"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert "redis" in compose["services"] and compose["services"]["redis"]["restart"]
 
 
 def test_dockerfile_runs_the_app_as_a_user_with_a_health_check():
