@@ -5,6 +5,7 @@
     python bench/classroom.py --students 10 --seconds 15   # a short smoke
     python bench/classroom.py --checkout ../old-clone      # the same class against another commit
     python bench/classroom.py --workers 2 --soak 10 --kill-at 2.5   # a soak, a worker killed
+    python bench/classroom.py --workers 2 --room 100 --store redis  # a class room answering
 
 The benchmark starts the server itself on a free loopback port and stops it at the end. Each
 student speaks Streamlit's websocket protocol as a browser does: it fetches the page (which sets
@@ -21,6 +22,12 @@ new ones come; a student whose socket drops (its worker was killed) comes back a
 browser reconnects. It reports, per minute, the interactions, their p95, the errors (apart:
 those of students on a worker killed on purpose with `--kill-at`) and each worker's resident
 memory, and the memory's slope over the last five minutes.
+
+The room mode opens a class room (SQLite, or a Redis server it starts), a teacher's page and
+`--room` students' pages; every student answers the step's question once within `--seconds`,
+while the teacher's page redraws its tally as the browser's timer would. It reports the answers'
+p50 / p95, how many the store and the teacher's page counted, how long after the last answer the
+teacher's tally was complete, and the store's share of an answer's time.
 """
 
 from __future__ import annotations
@@ -107,6 +114,8 @@ class Session:
         self.widgets: dict[str, tuple[str, str]] = {}  # user key -> (widget id, fragment id)
         self.images: list[str] = []
         self.query = ""
+        self.answered = -1  # a teacher's page: how many students its tally counts
+        self.answered_fragment = ""
 
     async def run(self, widget=None, fragment_id: str = "") -> bool:
         """Ask for a run (with one widget's new state) and read until it finishes."""
@@ -153,9 +162,12 @@ class Session:
             self.tally.error("error message", element.alert.body[:120])
         elif kind == "imgs":
             self.images.extend(image.url for image in element.imgs.imgs)
-        elif kind in ("slider", "button"):
+        elif kind in ("slider", "button", "button_group"):
             widget_id = getattr(element, kind).id
             self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, delta.fragment_id)
+        elif kind == "markdown" and element.markdown.body.endswith(" answered**"):
+            self.answered = int(element.markdown.body.strip("*").split()[0])
+            self.answered_fragment = delta.fragment_id
 
 
 async def fetch_images(host, port, session: Session, cookie: str, tally: Tally) -> None:
@@ -349,6 +361,177 @@ def soak_table(rows: list[dict], killed: dict, tally: Tally) -> tuple[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------
+# A class room: students answer, the teacher's tally follows
+# ---------------------------------------------------------------------------------------------
+
+ROOM_CHOICES = ("0", "1", "2", "3", "4 or more")  # the first step's question
+
+
+async def open_session(host, port, query, tally):
+    """(websocket, Session after its first run, cookie) of a page opened at `query`."""
+    import websockets
+
+    status, cookies = await http_get(host, port, "/")
+    if status != 200:
+        raise OSError(f"/ -> {status}")
+    cookie = "; ".join(cookies)
+    STUDENT_WORKER.set(cookie.partition("=")[2])
+    socket_ = await websockets.connect(
+        f"ws://{host}:{port}/_stcore/stream",
+        subprotocols=["streamlit"],
+        additional_headers={"Cookie": cookie} if cookie else {},
+        max_size=None,
+        open_timeout=ANSWER_TIMEOUT,
+    )
+    session = Session(socket_, tally)
+    session.query = query
+    if not await session.run():
+        raise OSError("the page's first run failed")
+    return socket_, session
+
+
+async def room_student(host, port, code, window, seed, tally, answers) -> None:
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    rng = random.Random(seed)
+    try:
+        socket_, session = await open_session(host, port, f"room={code}", tally)
+        async with socket_:
+            if "room_guess_1" not in session.widgets:
+                tally.error("page incomplete", "no answer choices on the student's page")
+                return
+            await asyncio.sleep(rng.uniform(0, window))
+            widget = WidgetState()
+            widget.id, fragment_id = session.widgets["room_guess_1"]
+            widget.string_array_value.data.append(rng.choice(ROOM_CHOICES))
+            started = time.perf_counter()
+            if await session.run(widget, fragment_id):
+                tally.thresholds.append(time.perf_counter() - started)  # answers
+                answers.append(time.monotonic())
+    except (OSError, TimeoutError) as error:
+        tally.error("dropped socket", f"{type(error).__name__}: {error}")
+
+
+async def room_teacher(host, port, code, key, expected, tally, done) -> dict:
+    """Redraw the teacher's tally until it counts `expected` answers; returns when."""
+    socket_, session = await open_session(host, port, f"room={code}&key={key}", tally)
+    async with socket_:
+        while not done.is_set() or session.answered < expected:
+            await asyncio.sleep(0.25)
+            if not await session.run(fragment_id=session.answered_fragment):
+                break
+            if session.answered >= expected:
+                return {"complete": time.monotonic(), "answered": session.answered}
+            if done.is_set() and time.monotonic() > done.deadline:
+                break
+        return {"complete": None, "answered": session.answered}
+
+
+async def room_class(host, port, store, students, window, tally) -> dict:
+    room, key = store.create()
+    answers: list[float] = []
+    done = asyncio.Event()
+    teacher = asyncio.ensure_future(room_teacher(host, port, room.code, key, students, tally, done))
+    await asyncio.gather(
+        *(room_student(host, port, room.code, window, n, tally, answers) for n in range(students))
+    )
+    done.deadline = time.monotonic() + 30
+    done.set()
+    seen = await teacher
+    last = max(answers) if answers else None
+    return {
+        "code": room.code,
+        "sent": len(answers),
+        "stored": sum(store.tally(room.code, 1).values()),
+        "teacher": seen["answered"],
+        "after_last": (seen["complete"] - last) if seen["complete"] and last else None,
+    }
+
+
+def store_seconds_per_answer(store, calls: int = 200) -> float:
+    room, _ = store.create()
+    started = time.perf_counter()
+    for index in range(calls):
+        store.answer(room.code, 1, f"bench{index:012d}", ROOM_CHOICES[index % 5])
+    return (time.perf_counter() - started) / calls
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    import shutil
+
+    server = shutil.which("redis-server")
+    if server is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server).")
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit("redis-server did not start") from None
+            time.sleep(0.1)
+
+
+def run_room(args) -> int:
+    import tempfile
+
+    sys.path.insert(0, str(REPO))
+    from demo import rooms
+
+    redis_process, data = None, tempfile.mkdtemp(prefix="rooms-")
+    if args.store == "redis":
+        redis_process, url = start_redis()
+        os.environ["REDIS_URL"] = url
+    else:
+        os.environ.pop("REDIS_URL", None)
+    os.environ["MULTILABEL_DATA_DIR"] = data  # the workers' store, and the benchmark's
+    store = rooms.open_store(folder=data)
+    host, port = "127.0.0.1", free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"room-{port}.log"
+    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
+    try:
+        wait_until_healthy(f"http://{host}:{port}", process)
+        tally = Tally()
+        result = asyncio.run(room_class(host, port, store, args.room, args.seconds, tally))
+        per_answer = store_seconds_per_answer(store)
+    finally:
+        stop_server(process)
+        if redis_process is not None:
+            redis_process.terminate()
+    server = "1 process" if args.workers == 1 else f"serve-local, {args.workers} workers"
+    answer_p50 = statistics.median(tally.thresholds) if tally.thresholds else float("nan")
+    after = result["after_last"]
+    print(
+        f"\nClass room, {args.store}, {server}: {args.room} students answer within "
+        f"{args.seconds:.0f} s\n"
+    )
+    print(
+        "| answers sent | stored | on the teacher's page | answer p50 / p95 / max (ms) | "
+        "tally complete after the last answer | store per answer | errors |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {result['sent']} | {result['stored']} | {result['teacher']} | "
+        f"{timing(tally.thresholds)} | {'–' if after is None else f'{after:.2f} s'} | "
+        f"{per_answer * 1000:.2f} ms ({per_answer / answer_p50:.1%} of the p50) | "
+        f"{sum(tally.errors.values())} |"
+    )
+    for example in tally.examples:
+        print(f"    {example}")
+    lost = args.room - result["stored"]
+    complete = result["teacher"] == args.room and after is not None
+    return 0 if lost == 0 and complete and not tally.errors else 1
+
+
+# ---------------------------------------------------------------------------------------------
 # The server and its memory
 # ---------------------------------------------------------------------------------------------
 
@@ -502,10 +685,14 @@ def main(argv=None) -> int:
         "--checkout", default=str(REPO), help="serve this clone's app (e.g. an older commit's)"
     )
     parser.add_argument("--soak", type=float, help="minutes of a changing class of 30 instead")
+    parser.add_argument("--room", type=int, help="students answering in a class room instead")
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite", help="--room's")
     parser.add_argument("--kill-at", type=float, help="soak: minute at which to kill worker1")
     args = parser.parse_args(argv)
     if args.soak is not None:
         return run_soak(args)
+    if args.room is not None:
+        return run_room(args)
     if not 1 <= args.workers <= 16 or max(args.students) > 200 or not 5 <= args.seconds <= 600:
         parser.error("workers 1..16, at most 200 students, 5..600 seconds per class")
 

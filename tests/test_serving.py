@@ -247,3 +247,34 @@ def test_ten_students_through_serve_local_see_no_error():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "serve-local, 2 workers" in result.stdout
     assert interactions_in(result.stdout) >= 10
+
+
+@needs_haproxy
+@pytest.mark.slow
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_ten_students_in_a_room_through_serve_local_all_counted(store):
+    if store == "redis" and shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/classroom.py",
+            "--workers",
+            "2",
+            "--room",
+            "10",
+            "--seconds",
+            "5",
+            "--store",
+            store,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| 10 |"))
+    sent, stored, on_page = (int(cell) for cell in row.split("|")[1:4])
+    assert sent == stored == on_page == 10  # every answer counted once, none lost
