@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,18 @@ def test_haproxy_accepts_the_compose_config():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_manifests_pass_kubernetes_own_schemas_strictly():
+    validate = Path(sys.executable).with_name("kubernetes-validate")
+    if not validate.exists():
+        pytest.skip("kubernetes-validate is not installed (requirements.txt)")
+    files = sorted(str(path) for path in (DEPLOY / "kubernetes").glob("*.yaml"))
+    result = subprocess.run(
+        [str(validate), "--strict", "--kubernetes-version", "1.37.0", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed for resource") == len(kubernetes_documents())
