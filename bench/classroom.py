@@ -115,6 +115,7 @@ class Session:
         self.images: list[str] = []
         self.query = ""
         self.answered = -1  # a teacher's page: how many students its tally counts
+        self.timers: dict[str, float] = {}  # fragment id -> seconds between its automatic runs
         self.answered_fragment = ""
 
     async def run(self, widget=None, fragment_id: str = "") -> bool:
@@ -142,6 +143,8 @@ class Session:
                 self.read_delta(message.delta)
             elif kind == "page_info_changed":
                 self.query = message.page_info_changed.query_string
+            elif kind == "auto_rerun":  # a fragment on a timer: the browser reruns it
+                self.timers[message.auto_rerun.fragment_id] = message.auto_rerun.interval
             elif kind == "script_finished":
                 status = message.script_finished
                 if status in (ForwardMsg.FINISHED_SUCCESSFULLY, 3):  # 3: a fragment's run
@@ -400,7 +403,17 @@ async def room_student(host, port, code, window, seed, tally, answers) -> None:
             if "room_guess_1" not in session.widgets:
                 tally.error("page incomplete", "no answer choices on the student's page")
                 return
-            await asyncio.sleep(rng.uniform(0, window))
+            # While the student thinks, the page looks for the teacher's changes on its timer, as
+            # the browser does.
+            think = time.monotonic() + rng.uniform(0, window)
+            follow = [f for f, seconds in session.timers.items() if seconds <= 5]
+            while time.monotonic() < think:
+                await asyncio.sleep(min(2.0, max(0.0, think - time.monotonic())))
+                for fragment in follow:
+                    if time.monotonic() < think:
+                        started = time.perf_counter()
+                        if await session.run(fragment_id=fragment):
+                            tally.composites.append(time.perf_counter() - started)  # follows
             widget = WidgetState()
             widget.id, fragment_id = session.widgets["room_guess_1"]
             widget.string_array_value.data.append(rng.choice(ROOM_CHOICES))
@@ -515,12 +528,14 @@ def run_room(args) -> int:
     )
     print(
         "| answers sent | stored | on the teacher's page | answer p50 / p95 / max (ms) | "
-        "tally complete after the last answer | store per answer | errors |"
+        "follow the teacher p50 / p95 / max (ms) | tally complete after the last answer | "
+        "store per answer | errors |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {result['sent']} | {result['stored']} | {result['teacher']} | "
-        f"{timing(tally.thresholds)} | {'–' if after is None else f'{after:.2f} s'} | "
+        f"{timing(tally.thresholds)} | {timing(tally.composites)} | "
+        f"{'–' if after is None else f'{after:.2f} s'} | "
         f"{per_answer * 1000:.2f} ms ({per_answer / answer_p50:.1%} of the p50) | "
         f"{sum(tally.errors.values())} |"
     )

@@ -88,3 +88,12 @@ def test_the_readme_training_commands_parse():
     for arguments in commands:
         config, init_from, _ = parse_args(arguments)
         assert config.name and init_from == "scratch"
+
+
+def test_the_readme_lists_every_lesson_step_with_its_link():
+    from demo.lesson import STEPS
+
+    readme = (ROOT / "README.md").read_text()
+    for number, step in enumerate(STEPS, start=1):
+        assert f"| {number}. {step.title} | `/?step={number}` |" in readme, step.title
+    assert f"`/?step={len(STEPS) + 1}`" not in readme
