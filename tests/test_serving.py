@@ -278,3 +278,16 @@ def test_ten_students_in_a_room_through_serve_local_all_counted(store):
     row = next(line for line in result.stdout.splitlines() if line.startswith("| 10 |"))
     sent, stored, on_page = (int(cell) for cell in row.split("|")[1:4])
     assert sent == stored == on_page == 10  # every answer counted once, none lost
+
+
+def test_warming_a_worker_that_is_not_there_fails_with_a_message():
+    result = subprocess.run(
+        [sys.executable, "-m", "demo.warmup", str(free_port())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("warmup: ") and "Traceback" not in result.stderr
