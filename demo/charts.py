@@ -279,3 +279,19 @@ def by_objects_chart(frame: pd.DataFrame, value: str = "exact_match"):
         )
         .properties(height=260)
     )
+
+
+def tally_chart(data, height: int = 200):
+    """Horizontal bars of `students` per `choice` (in the order given), each with its count: how
+    a class's answers split. `data` is rows (a DataFrame) or `alt.NamedData`."""
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color="#1565c0")
+        .encode(
+            y=alt.Y("choice:N", sort=None, title=None, axis=alt.Axis(labelFontSize=14)),
+            x=alt.X("students:Q", title="students", axis=alt.Axis(tickMinStep=1, format="d")),
+            tooltip=["choice:N", "students:Q"],
+        )
+    )
+    counts = bars.mark_text(align="left", dx=4, fontSize=14).encode(text="students:Q")
+    return alt.layer(bars, counts).properties(height=height)

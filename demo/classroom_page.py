@@ -17,7 +17,7 @@ import io
 
 import streamlit as st
 
-from demo import lesson, lesson_page, rooms
+from demo import charts, lesson, lesson_page, rooms
 
 FOLLOW_EVERY = "2s"  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
@@ -77,18 +77,23 @@ def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
     return per_choice
 
 
+@st.cache_data(show_spinner=False)
+def tally_template(height: int) -> dict:
+    import altair as alt
+
+    return charts.tally_chart(alt.NamedData(name="tally"), height).to_dict()
+
+
 def show_tally(step: lesson.Step, tally: dict[str, int]) -> None:
     answered = sum(tally.values())
     st.markdown(f"**{answered} answered**")
     if not step.question:
         return
-    per_choice = counts(step, tally)
-    widest = max(per_choice.values()) or 1
-    rows = [
-        f"`{choice:>10}` {'█' * round(12 * number / widest)} {number}"
-        for choice, number in per_choice.items()
-    ]
-    st.markdown("  \n".join(rows))
+    rows = [{"choice": c, "students": n} for c, n in counts(step, tally).items()]
+    height = 24 * len(rows)
+    st.vega_lite_chart(
+        charts.with_data(tally_template(height), tally=rows), width="stretch", height=height + 50
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import start_app
 
-from demo import lesson, rooms
+from demo import classroom_page, lesson, rooms
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 pytestmark = pytest.mark.slow  # every test here starts the app several times
@@ -56,9 +56,14 @@ def test_a_teacher_leads_and_the_students_follow(fixture_models, monkeypatch, da
     students[0].pills(key="room_guess_1").set_value(first.question.choices[2]).run()  # a change
     teacher.run()
     assert "**3 answered**" in texts(teacher)
-    tally = next(m.value for m in teacher.markdown if "█" in m.value)
-    lines = [line.rstrip() for line in tally.splitlines()]
-    assert lines[1].endswith(" 1") and lines[2].endswith(" 1") and lines[0].endswith(" 0")
+    assert classroom_page.counts(first, rooms.open_store(folder=data_dir).tally(code, 1)) == {
+        "0": 0,
+        "1": 1,
+        "2": 1,
+        "3": 0,
+        "4 or more": 1,
+    }
+    assert any("tally" in str(chart.proto) for chart in teacher.get("vega_lite_chart"))
     teacher.button(key="room_reveal").click().run()
     assert "The answer is **4 or more**" in texts(teacher)
     for student, said in zip(students, ("2", "1", "4 or more"), strict=True):

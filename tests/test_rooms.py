@@ -146,3 +146,17 @@ def test_redis_is_chosen_by_its_url_and_sqlite_otherwise(tmp_path, monkeypatch):
     assert isinstance(rooms.open_store(folder=tmp_path), rooms.SQLiteStore)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     assert isinstance(rooms.open_store(folder=tmp_path), rooms.RedisStore)
+
+
+def test_answers_are_validated_encoded_and_counted_per_choice():
+    from demo import classroom_page, lesson
+
+    several = next(step for step in lesson.STEPS if step.question and step.question.several)
+    one = next(step for step in lesson.STEPS if step.question and not step.question.several)
+    assert classroom_page.encode(["dog", "cat"]) == "cat,dog"
+    assert classroom_page.decode(several, "cat,dog") == ["cat", "dog"]
+    assert classroom_page.valid(several, ["cat", "dog"]) and not classroom_page.valid(several, [])
+    assert not classroom_page.valid(several, ["cat", "unicorn"])
+    assert not classroom_page.valid(one, "7") and classroom_page.valid(one, one.question.choices[0])
+    counted = classroom_page.counts(several, {"cat,dog": 2, "cat": 1, "unicorn": 5})
+    assert counted["cat"] == 3 and counted["dog"] == 2 and sum(counted.values()) == 5
