@@ -111,8 +111,8 @@ STEPS = (
             "A multi-class network ends in a softmax: its ten outputs always sum to 1. With four "
             "objects in the picture, they must share that one unit."
         ),
-        classes=("airplane", "frog", "truck", "horse"),
-        samples=(0, 3, 1, 2),
+        classes=("cat", "truck", "bird", "ship"),
+        samples=(14, 11, 7, 29),
         models=("softmax",),
         panels=("topk", "bars"),
         question=Question(
