@@ -174,7 +174,11 @@ class Session:
 
 
 async def fetch_images(host, port, session: Session, cookie: str, tally: Tally) -> None:
+    """Fetch the images the page shows by address, as a browser does (the page's own images
+    come inline, as data URIs)."""
     for url in session.images:
+        if url.startswith("data:"):
+            continue
         status, _ = await http_get(host, port, url, cookie)
         if status != 200:
             tally.error("image not served", f"{url} -> {status}")

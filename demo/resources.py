@@ -4,6 +4,7 @@ session); arrays, bytes and specs in `st.cache_data`."""
 
 from __future__ import annotations
 
+import base64
 import gc
 import io
 import json
@@ -142,23 +143,29 @@ def predict_composite(_predictor, signature: tuple, composite: np.ndarray):
     return _predictor.predict(composite[None])[0]
 
 
-def png_bytes(pixels: np.ndarray) -> bytes:
+def png_uri(pixels: np.ndarray) -> str:
+    """The pixels as a PNG data URI (about 20 KB for a 256x256 composite).
+
+    Images travel inside the page's own messages rather than as media files kept by one worker:
+    a student whose worker died and who reconnects to another one gets whole pictures back (a
+    media address of the dead worker would fail to render, and Streamlit's client cannot even
+    build one while it is disconnected)."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def composite_png(composite: np.ndarray) -> bytes:
-    """The composite enlarged as PNG bytes, encoded once per composite."""
-    return png_bytes(enlarge(composite, IMAGE_SCALE))
+def composite_png(composite: np.ndarray) -> str:
+    """The composite enlarged, as a PNG data URI encoded once per composite."""
+    return png_uri(enlarge(composite, IMAGE_SCALE))
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
-def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> bytes:
-    """A class activation map over the composite, enlarged, as PNG bytes. Blending before the
-    (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
-    return png_bytes(enlarge(overlay(composite, activation_map), IMAGE_SCALE))
+def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> str:
+    """A class activation map over the composite, enlarged, as a PNG data URI. Blending before
+    the (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
+    return png_uri(enlarge(overlay(composite, activation_map), IMAGE_SCALE))
 
 
 @st.cache_data(show_spinner=False)
