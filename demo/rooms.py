@@ -69,6 +69,27 @@ def check_student(student: str) -> None:
         raise RoomError("A student is a random id of 8 to 64 letters and digits.")
 
 
+def room_of_teacher(store, code: str, key: str) -> Room:
+    """The room `key` may lead; RoomError for a wrong key or a room that is gone."""
+    if not store.is_teacher(code, key):
+        raise RoomError("Only the teacher's link can lead this room.")
+    room = store.room(code)
+    if room is None:
+        raise RoomError("This room does not exist any more.")
+    return room
+
+
+def room_taking_answers(store, code: str, step: int, student: str) -> Room:
+    """The room, if `student` may answer `step` in it now; RoomError saying why not."""
+    check_student(student)
+    room = store.room(code)
+    if room is None or room.closed:
+        raise RoomError("This room is closed or does not exist.")
+    if step != room.step or room.revealed:
+        raise RoomError("Answers are taken for the current step until the reveal.")
+    return room
+
+
 class SQLiteStore:
     """Rooms in one SQLite file in WAL mode: readers never wait for the writer, and every
     worker process of one machine opens the same file."""
@@ -143,11 +164,7 @@ class SQLiteStore:
     def lead(self, code, key, step=None, revealed=None, closed=None) -> Room:
         """Change the room as its teacher: the step (which hides the answer again), the reveal,
         the closing. RoomError for a wrong key or an unknown room."""
-        if not self.is_teacher(code, key):
-            raise RoomError("Only the teacher's link can lead this room.")
-        room = self.room(code)
-        if room is None:
-            raise RoomError("This room does not exist any more.")
+        room = room_of_teacher(self, code, key)
         changes = {
             "step": room.step if step is None else int(step),
             "revealed": (False if step is not None else room.revealed)
@@ -163,12 +180,7 @@ class SQLiteStore:
         return self.room(code)
 
     def answer(self, code: str, step: int, student: str, choice: str) -> None:
-        check_student(student)
-        room = self.room(code)
-        if room is None or room.closed:
-            raise RoomError("This room is closed or does not exist.")
-        if step != room.step or room.revealed:
-            raise RoomError("Answers are taken for the current step until the reveal.")
+        room = room_taking_answers(self, code, step, student)
         self.connection().execute(
             "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (room.code, step, student, choice)
         )
@@ -246,11 +258,7 @@ class RedisStore:
         return stored is not None and hmac.compare_digest(stored, key_digest(key))
 
     def lead(self, code, key, step=None, revealed=None, closed=None) -> Room:
-        if not self.is_teacher(code, key):
-            raise RoomError("Only the teacher's link can lead this room.")
-        room = self.room(code)
-        if room is None:
-            raise RoomError("This room does not exist any more.")
+        room = room_of_teacher(self, code, key)
         changes = {}
         if step is not None:
             changes.update(step=int(step), revealed=0)
@@ -266,12 +274,7 @@ class RedisStore:
         return self.room(code)
 
     def answer(self, code: str, step: int, student: str, choice: str) -> None:
-        check_student(student)
-        room = self.room(code)
-        if room is None or room.closed:
-            raise RoomError("This room is closed or does not exist.")
-        if step != room.step or room.revealed:
-            raise RoomError("Answers are taken for the current step until the reveal.")
+        room = room_taking_answers(self, code, step, student)
         answers = f"room:{room.code}:answers:{step}"
         pipe = self.redis.pipeline()
         pipe.hset(answers, student, choice)
