@@ -179,7 +179,7 @@ def results_panel(shown: Shown) -> None:
     if found is None:
         st.info(problem)
         return
-    st.markdown(report.results_markdown(found, manifest))
+    st.markdown(report.summary_markdown(found, manifest))
 
 
 PANELS = {

@@ -81,6 +81,31 @@ def results_markdown(report: dict, manifest) -> str:
     return "\n".join(lines)
 
 
+def summary_markdown(report: dict, manifest) -> str:
+    """Three numbers per model, for one projector screen: exact match on four distinct classes,
+    on one to four objects, and the labels answered there."""
+    lines = [
+        "| model | exact match | 1-4 objects: exact match | labels answered (1-4) |",
+        "|---|---|---|---|",
+    ]
+    for entry in manifest.models:
+        result = report["models"].get(entry.name)
+        if result is None:
+            continue
+        objects = result["by_set"].get(ONE_TO_FOUR, {})
+        lines.append(
+            f"| {entry.label} | {cell('exact match', result['exact_match'])} | "
+            f"{cell('exact match', objects.get('exact_match'))} | "
+            f"{cell('labels answered', objects.get('mean_predicted_labels'))} |"
+        )
+    for loss, numbers in evaluation.ARTICLE_RESULTS.items():
+        lines.append(
+            f"| {loss.upper()}, the article | "
+            f"{cell('exact match', numbers['exact_match'])} | – | – |"
+        )
+    return "\n".join(lines)
+
+
 @st.cache_data(show_spinner=False)
 def test_set_specs(path: str, stamp: int | None, _manifest, manifest_stamp, data: str) -> dict:
     """Vega-Lite specs of the threshold sweep and per-class F1 of one family's models, and of
