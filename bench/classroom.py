@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -511,16 +512,13 @@ def run_room(args) -> int:
         os.environ.pop("REDIS_URL", None)
     os.environ["MULTILABEL_DATA_DIR"] = data  # the workers' store, and the benchmark's
     store = rooms.open_store(folder=data)
-    host, port = "127.0.0.1", free_port()
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"room-{port}.log"
-    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
+    host = "127.0.0.1"
     try:
-        wait_until_healthy(f"http://{host}:{port}", process)
-        tally = Tally()
-        result = asyncio.run(room_class(host, port, store, args.room, args.seconds, tally))
-        per_answer = store_seconds_per_answer(store)
+        with served(args, "room") as port:
+            tally = Tally()
+            result = asyncio.run(room_class(host, port, store, args.room, args.seconds, tally))
+            per_answer = store_seconds_per_answer(store)
     finally:
-        stop_server(process)
         if redis_process is not None:
             redis_process.terminate()
     server = "1 process" if args.workers == 1 else f"serve-local, {args.workers} workers"
@@ -642,6 +640,20 @@ def resident_mib(pid: int) -> float:
     return total / 1024
 
 
+@contextmanager
+def served(args, name: str):
+    """The server of `args` (one process or serve-local) on a free port, healthy, stopped after;
+    yields the port. Its log goes to $TMPDIR/<name>-<port>.log."""
+    port = free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}-{port}.log"
+    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        yield port
+    finally:
+        stop_server(process)
+
+
 def stop_server(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -754,15 +766,11 @@ def main(argv=None) -> int:
 def run_soak(args) -> int:
     if args.workers < 2 or not 6 <= args.soak <= 60:
         raise SystemExit("The soak runs serve-local (--workers 2 or more) for 6 to 60 minutes.")
-    host, port = "127.0.0.1", free_port()
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"soak-{port}.log"
-    process = start_server(args.workers, port, log_path, Path(args.checkout).resolve())
-    try:
-        wait_until_healthy(f"http://{host}:{port}", process)
-        tally = Tally()
-        rows, killed = asyncio.run(soak(host, port, args.workers, args.soak, args.kill_at, tally))
-    finally:
-        stop_server(process)
+    tally = Tally()
+    with served(args, "soak") as port:
+        rows, killed = asyncio.run(
+            soak("127.0.0.1", port, args.workers, args.soak, args.kill_at, tally)
+        )
     table, unexpected = soak_table(rows, killed, tally)
     print(f"\nSoak: {SOAK_STUDENTS} students, serve-local with {args.workers} workers\n")
     print(table)

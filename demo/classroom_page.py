@@ -14,6 +14,7 @@ timer that reads the room's version (one small read) and redraws the page only w
 from __future__ import annotations
 
 import io
+import os
 
 import streamlit as st
 
@@ -30,8 +31,6 @@ def room_store(redis_url: str, folder: str):
 
 
 def store():
-    import os
-
     return room_store(os.environ.get("REDIS_URL", ""), os.environ.get("MULTILABEL_DATA_DIR", ""))
 
 

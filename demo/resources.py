@@ -37,26 +37,29 @@ def file_stamp(path: Path) -> int | None:
 
 
 def models_signature(folder: str) -> tuple:
-    """The manifest's and every listed model file's size and time: a replaced file reloads."""
-    manifest_path = Path(folder) / MANIFEST_NAME
-    signature = [("manifest", file_stamp(manifest_path))]
-    try:
-        manifest = load_manifest(folder)
-    except ManifestError:
-        return tuple(signature)
-    for model in manifest.models:
+    """The manifest's and every listed model file's size and time: a replaced file reloads.
+    The manifest itself is parsed once per version of its file."""
+    stamp = file_stamp(Path(folder) / MANIFEST_NAME)
+    signature = [("manifest", stamp)]
+    manifest, _ = manifest_at(folder, stamp)
+    for model in manifest.models if manifest else ():
         stat = model.file.stat() if model.file.is_file() else None
         signature.append((model.name, stat.st_size, stat.st_mtime_ns) if stat else (model.name,))
     return tuple(signature)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def manifest_for(folder: str, signature: tuple):
-    """(Manifest or None, error message or None)."""
+def manifest_at(folder: str, stamp: int | None):
+    """(Manifest or None, error message or None) of the manifest file of time `stamp`."""
     try:
         return load_manifest(folder), None
     except ManifestError as error:
         return None, str(error)
+
+
+def manifest_for(folder: str, signature: tuple):
+    """(Manifest or None, error message or None) for a `models_signature`."""
+    return manifest_at(folder, signature[0][1])
 
 
 def train_hint(model) -> str:

@@ -41,7 +41,8 @@ def restore_state_from_url(gallery_sizes: dict[int, int], families: list[str]) -
     st.session_state.top_k = int(k) if k.isdigit() and 0 <= int(k) <= 10 else 0
     if k != str(st.session_state.top_k):
         problems.append(f"k {k!r} is not 0..10")
-    view = OLD_VIEWS.get(params.get("view", ALL_MODELS), params.get("view", ALL_MODELS))
+    view = params.get("view", ALL_MODELS)
+    view = OLD_VIEWS.get(view, view)
     st.session_state.view = view if view in VIEWS else ALL_MODELS
     if view not in VIEWS:
         problems.append(f"view {view!r} is not one of {', '.join(VIEWS)}")

@@ -9,16 +9,11 @@ import subprocess
 import time
 
 import pytest
+from conftest import free_port
 
 from demo import rooms
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from demo import sockets
 
@@ -88,12 +89,6 @@ def test_serve_local_refuses_bad_options_and_a_missing_haproxy(tmp_path):
     assert (
         "HAProxy is not installed" in result.stderr and "apt-get install haproxy" in result.stderr
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def children_of(pid: int) -> list[int]:
