@@ -1,18 +1,29 @@
 """Class rooms: the state a teacher and the students of one lesson share, across workers.
 
-A room has a short code (what students type or scan), a secret key (only the teacher's link holds
-it), the lesson step everyone is on, whether its answer is revealed, and the students' answers:
-one per student and step, a later answer replacing an earlier one. Students are random ids; no
-names. Rooms expire after `ROOM_HOURS`.
+A room has a short code (what students type or scan), the lesson step everyone is on, whether its
+answer is revealed, whether it is closed, the browsers that may lead it (its creator, and any that
+signed in with the teacher's PIN) and the browsers that joined it as students, with their answers:
+one per student and step, a later answer replacing an earlier one. Nothing secret is ever in an
+address: a browser is known by a random id the server signs and keeps in a cookie (see
+`sign_browser`), the teacher's PIN is stored only as a salted hash.
+
+Rooms are bounded: `Limits` caps the rooms of one browser and of the server and the students of a
+room; a room ends after `Limits.idle_hours` without a teacher's action or a student's answer, and
+half an hour after it was closed unless its teacher reopens it.
 
 Two stores behind one interface: SQLite in WAL mode (a file in a data folder, shared by the
-workers of one machine; the default) and Redis (`REDIS_URL`, for replicas on several machines).
+workers of one machine; the default) and Redis (`REDIS_URL`, for replicas on several machines),
+where every change is one Lua script, so a worker killed mid-change leaves no half-room.
 
-    store = open_store()               # Redis if REDIS_URL is set, else SQLite
-    room, key = store.create()
-    store.lead(room.code, key, step=2)
-    store.answer(room.code, 2, "student-id", "3")
-    store.tally(room.code, 2)          # {"3": 1}
+    store = open_store()                          # Redis if REDIS_URL is set, else SQLite
+    room = store.create(teacher="b1...", pin="314159")
+    store.lead(room.code, "b1...", step=2)
+    store.join(room.code, "b2...")
+    store.answer(room.code, 2, "b2...", "3")
+    store.tally(room.code, 2)                     # {"3": 1}
+
+A failing store (a folder that is not writable, a full disk, Redis down) raises one of
+`STORE_ERRORS`; the pages catch those and say that the class-room service is unavailable.
 """
 
 from __future__ import annotations
@@ -20,22 +31,90 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import sqlite3
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOM_HOURS = 4
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a projector
 CODE_LENGTH = 5
-STUDENT_ID_LENGTH = 16
+BROWSER_ID = re.compile(r"[0-9a-f]{32}")
+PIN = re.compile(r"[0-9A-Za-z]{6,32}")
+PIN_TRIES = 5  # wrong PINs a room accepts per lock period before it refuses sign-ins
+PIN_LOCK_SECONDS = 600
+PIN_ITERATIONS = 100_000
+CLOSED_SECONDS = 1800  # a closed room stays reopenable this long
+PURGE_EVERY_SECONDS = 60
+MAX_STEPS = 32  # the highest step number a room accepts (the lesson has fewer)
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "data"
 
 
+def store_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+    try:
+        import redis
+    except ImportError:
+        return errors
+    return (*errors, redis.RedisError)
+
+
+STORE_ERRORS = store_errors()
+
+
+TALLY_TEXT = (
+    "**{joined} joined · {answered} answered**"  # the teacher's count, as the page shows it
+)
+TALLY_PATTERN = re.compile(r"\*\*(\d+) joined · (\d+) answered\*\*")
+
+
+def counts_in_tally_text(text: str) -> tuple[int, int] | None:
+    """(joined, answered) of a text the page drew from TALLY_TEXT, or None for another text."""
+    found = TALLY_PATTERN.fullmatch(text.strip())
+    return (int(found[1]), int(found[2])) if found else None
+
+
 class RoomError(ValueError):
-    """An unknown or expired room, a wrong key, or an answer that cannot be counted."""
+    """An unknown or expired room, a browser that may not lead it, or an answer that cannot be
+    counted; the message says why and can be shown as it is."""
+
+
+class RoomLimit(RoomError):
+    """A room that cannot be created or joined because a cap is reached."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    rooms_per_browser: int = 5
+    rooms_per_server: int = 1000
+    students_per_room: int = 300
+    idle_hours: float = 2.0
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> Limits:
+        """The defaults, each replaced by its MULTILABEL_* variable when that is set."""
+        names = {
+            "rooms_per_browser": "MULTILABEL_ROOMS_PER_BROWSER",
+            "rooms_per_server": "MULTILABEL_ROOMS_PER_SERVER",
+            "students_per_room": "MULTILABEL_STUDENTS_PER_ROOM",
+            "idle_hours": "MULTILABEL_ROOM_IDLE_HOURS",
+        }
+        values = {}
+        for field, variable in names.items():
+            raw = environ.get(variable, "").strip()
+            if not raw:
+                continue
+            try:
+                values[field] = type(getattr(cls, field))(raw)
+            except ValueError:
+                raise ValueError(f"{variable} must be a number, got {raw!r}.") from None
+            if values[field] <= 0:
+                raise ValueError(f"{variable} must be positive, got {raw!r}.")
+        return cls(**values)
+
+    @property
+    def idle_seconds(self) -> float:
+        return 3600 * self.idle_hours
 
 
 @dataclass(frozen=True)
@@ -44,7 +123,7 @@ class Room:
     step: int  # 1-based lesson step
     revealed: bool
     closed: bool
-    expires: float  # Unix time
+    expires: float  # Unix time; moves on with every teacher's action and answer
     version: int  # grows with every change the teacher makes: students poll it cheaply
 
 
@@ -52,8 +131,8 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+def new_browser_id() -> str:
+    return secrets.token_hex(16)
 
 
 def normal_code(code: str | None) -> str | None:
@@ -64,25 +143,102 @@ def normal_code(code: str | None) -> str | None:
     return None
 
 
-def check_student(student: str) -> None:
-    if not (isinstance(student, str) and 8 <= len(student) <= 64 and student.isalnum()):
-        raise RoomError("A student is a random id of 8 to 64 letters and digits.")
+def sign_browser(browser: str, secret: bytes) -> str:
+    """The cookie value that proves the server issued `browser`: "id.signature"."""
+    check_browser(browser)
+    return f"{browser}.{hmac.new(secret, browser.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
-def room_of_teacher(store, code: str, key: str) -> Room:
-    """The room `key` may lead; RoomError for a wrong key or a room that is gone."""
-    if not store.is_teacher(code, key):
-        raise RoomError("Only the teacher's link can lead this room.")
-    room = store.room(code)
-    if room is None:
-        raise RoomError("This room does not exist any more.")
-    return room
+def verified_browser(token: str | None, secret: bytes) -> str | None:
+    """The browser id in `token` if the server signed it, else None (a missing, invented or
+    altered cookie)."""
+    browser, _, _ = (token or "").partition(".")
+    if not BROWSER_ID.fullmatch(browser):
+        return None
+    return browser if hmac.compare_digest(sign_browser(browser, secret), token) else None
 
 
-def room_taking_answers(store, code: str, step: int, student: str) -> Room:
-    """The room, if `student` may answer `step` in it now; RoomError saying why not."""
-    check_student(student)
-    room = store.room(code)
+def check_browser(browser: str) -> None:
+    if not (isinstance(browser, str) and BROWSER_ID.fullmatch(browser)):
+        raise RoomError("A browser is a random id of 32 hexadecimal digits.")
+
+
+def check_pin(pin: str) -> None:
+    if not (isinstance(pin, str) and PIN.fullmatch(pin)):
+        raise RoomError("A teacher PIN has 6 to 32 letters or digits.")
+
+
+def pin_digest(pin: str, salt: str | None = None) -> str:
+    """ "salt$hash" of `pin` (PBKDF2-SHA256), so that the store never holds the PIN itself."""
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt.encode(), PIN_ITERATIONS)
+    return f"{salt}${digest.hex()}"
+
+
+def pin_matches(pin: str, stored: str) -> bool:
+    salt, _, _ = stored.partition("$")
+    return bool(salt) and hmac.compare_digest(pin_digest(pin, salt), stored)
+
+
+def checked_step(step) -> int:
+    if not (isinstance(step, int) and 1 <= step <= MAX_STEPS):
+        raise RoomError(f"A step is a number from 1 to {MAX_STEPS}.")
+    return step
+
+
+def room_from_fields(code: str, fields: dict, now: float) -> Room | None:
+    """The Room of stored fields, or None when they are missing, damaged or expired."""
+    try:
+        room = Room(
+            code,
+            int(fields["step"]),
+            str(fields["revealed"]) == "1",
+            str(fields["closed"]) == "1",
+            float(fields["expires"]),
+            int(fields["version"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return room if room.expires >= now else None
+
+
+def refused_creation(live_rooms: int, browser_rooms: int, limits: Limits) -> str | None:
+    """Why a room cannot be created now, or None."""
+    if browser_rooms >= limits.rooms_per_browser:
+        return (
+            f"This browser already leads {browser_rooms} open rooms, the most it may. "
+            "Close one of them (its Close room button) and start again."
+        )
+    if live_rooms >= limits.rooms_per_server:
+        return (
+            f"This server already holds {live_rooms:,} rooms, the most it may. Rooms end "
+            f"{limits.idle_hours:g} hours after their last activity: try again later, or ask "
+            "whoever runs the server to raise MULTILABEL_ROOMS_PER_SERVER."
+        )
+    return None
+
+
+def room_full(limits: Limits) -> str:
+    return (
+        f"This room already has {limits.students_per_room} students, the most it may. "
+        "Ask your teacher to start a second room."
+    )
+
+
+def lead_changes(step=None, revealed=None, closed=None) -> dict:
+    """The fields a teacher's action sets: a new step hides the answer again."""
+    changes = {}
+    if step is not None:
+        changes.update(step=checked_step(step), revealed=0)
+    if revealed is not None:
+        changes["revealed"] = int(bool(revealed))
+    if closed is not None:
+        changes["closed"] = int(bool(closed))
+    return changes
+
+
+def room_taking_answers(room: Room | None, step: int) -> Room:
+    """The room, if it takes answers for `step` now; RoomError saying why not."""
     if room is None or room.closed:
         raise RoomError("This room is closed or does not exist.")
     if step != room.step or room.revealed:
@@ -90,216 +246,29 @@ def room_taking_answers(store, code: str, step: int, student: str) -> Room:
     return room
 
 
-class SQLiteStore:
-    """Rooms in one SQLite file in WAL mode: readers never wait for the writer, and every
-    worker process of one machine opens the same file."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.local = threading.local()
-        with self.connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS rooms (
-                    code TEXT PRIMARY KEY, key TEXT NOT NULL, step INTEGER NOT NULL,
-                    revealed INTEGER NOT NULL, closed INTEGER NOT NULL, expires REAL NOT NULL,
-                    version INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS answers (
-                    code TEXT NOT NULL, step INTEGER NOT NULL, student TEXT NOT NULL,
-                    choice TEXT NOT NULL, PRIMARY KEY (code, step, student));
-                """
-            )
-
-    def connection(self) -> sqlite3.Connection:
-        """One connection per thread (Streamlit runs sessions in threads)."""
-        if getattr(self.local, "db", None) is None:
-            self.local.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            self.local.db.execute("PRAGMA busy_timeout=10000")
-            self.local.db.execute("PRAGMA synchronous=NORMAL")
-        return self.local.db
-
-    def create(self) -> tuple[Room, str]:
-        key = secrets.token_urlsafe(16)
-        expires = time.time() + 3600 * ROOM_HOURS
-        db = self.connection()
-        db.execute("DELETE FROM rooms WHERE expires < ?", (time.time(),))
-        db.execute("DELETE FROM answers WHERE code NOT IN (SELECT code FROM rooms)")
-        for _ in range(20):
-            code = new_code()
-            try:
-                db.execute(
-                    "INSERT INTO rooms VALUES (?, ?, 1, 0, 0, ?, 1)",
-                    (code, key_digest(key), expires),
-                )
-                return Room(code, 1, False, False, expires, 1), key
-            except sqlite3.IntegrityError:
-                continue
-        raise RoomError("No free room code; try again.")
-
-    def room(self, code: str | None) -> Room | None:
-        code = normal_code(code)
-        if code is None:
-            return None
-        row = (
-            self.connection()
-            .execute(
-                "SELECT code, step, revealed, closed, expires, version FROM rooms WHERE code = ?",
-                (code,),
-            )
-            .fetchone()
+def pin_refusal(stored: str, pin: str, failed: int) -> str | None:
+    """Why `pin` does not sign in (None when it does), given the wrong tries so far."""
+    if failed >= PIN_TRIES:
+        return (
+            f"Too many wrong PINs for this room: sign-in is paused for {PIN_LOCK_SECONDS // 60} "
+            "minutes. The browser that started the room still leads it."
         )
-        if row is None or row[4] < time.time():
-            return None
-        return Room(row[0], row[1], bool(row[2]), bool(row[3]), row[4], row[5])
-
-    def is_teacher(self, code: str | None, key: str | None) -> bool:
-        code = normal_code(code)
-        if code is None or not key:
-            return False
-        row = self.connection().execute("SELECT key FROM rooms WHERE code = ?", (code,)).fetchone()
-        return row is not None and hmac.compare_digest(row[0], key_digest(key))
-
-    def lead(self, code, key, step=None, revealed=None, closed=None) -> Room:
-        """Change the room as its teacher: the step (which hides the answer again), the reveal,
-        the closing. RoomError for a wrong key or an unknown room."""
-        room = room_of_teacher(self, code, key)
-        changes = {
-            "step": room.step if step is None else int(step),
-            "revealed": (False if step is not None else room.revealed)
-            if revealed is None
-            else bool(revealed),
-            "closed": room.closed if closed is None else bool(closed),
-        }
-        self.connection().execute(
-            "UPDATE rooms SET step = ?, revealed = ?, closed = ?, version = version + 1 "
-            "WHERE code = ?",
-            (changes["step"], int(changes["revealed"]), int(changes["closed"]), room.code),
-        )
-        return self.room(code)
-
-    def answer(self, code: str, step: int, student: str, choice: str) -> None:
-        room = room_taking_answers(self, code, step, student)
-        self.connection().execute(
-            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (room.code, step, student, choice)
-        )
-
-    def tally(self, code: str, step: int) -> dict[str, int]:
-        rows = self.connection().execute(
-            "SELECT choice, COUNT(*) FROM answers WHERE code = ? AND step = ? GROUP BY choice",
-            (normal_code(code), step),
-        )
-        return dict(rows.fetchall())
-
-    def answer_of(self, code: str, step: int, student: str) -> str | None:
-        row = (
-            self.connection()
-            .execute(
-                "SELECT choice FROM answers WHERE code = ? AND step = ? AND student = ?",
-                (normal_code(code), step, student),
-            )
-            .fetchone()
-        )
-        return row[0] if row else None
-
-
-class RedisStore:
-    """Rooms in Redis: a hash per room and one per step's answers, all expiring with the
-    room, so that replicas on several machines share them."""
-
-    def __init__(self, url: str):
-        import redis
-
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
-
-    def create(self) -> tuple[Room, str]:
-        key = secrets.token_urlsafe(16)
-        expires = time.time() + 3600 * ROOM_HOURS
-        for _ in range(20):
-            code = new_code()
-            fields = {
-                "key": key_digest(key),
-                "step": 1,
-                "revealed": 0,
-                "closed": 0,
-                "expires": expires,
-                "version": 1,
-            }
-            if self.redis.hsetnx(f"room:{code}", "key", fields["key"]):
-                pipe = self.redis.pipeline()
-                pipe.hset(f"room:{code}", mapping=fields)
-                pipe.expireat(f"room:{code}", int(expires) + 1)
-                pipe.execute()
-                return Room(code, 1, False, False, expires, 1), key
-        raise RoomError("No free room code; try again.")
-
-    def room(self, code: str | None) -> Room | None:
-        code = normal_code(code)
-        if code is None:
-            return None
-        fields = self.redis.hgetall(f"room:{code}")
-        if not fields or float(fields["expires"]) < time.time():
-            return None
-        return Room(
-            code,
-            int(fields["step"]),
-            fields["revealed"] == "1",
-            fields["closed"] == "1",
-            float(fields["expires"]),
-            int(fields["version"]),
-        )
-
-    def is_teacher(self, code: str | None, key: str | None) -> bool:
-        code = normal_code(code)
-        if code is None or not key:
-            return False
-        stored = self.redis.hget(f"room:{code}", "key")
-        return stored is not None and hmac.compare_digest(stored, key_digest(key))
-
-    def lead(self, code, key, step=None, revealed=None, closed=None) -> Room:
-        room = room_of_teacher(self, code, key)
-        changes = {}
-        if step is not None:
-            changes.update(step=int(step), revealed=0)
-        if revealed is not None:
-            changes["revealed"] = int(bool(revealed))
-        if closed is not None:
-            changes["closed"] = int(bool(closed))
-        pipe = self.redis.pipeline()
-        if changes:
-            pipe.hset(f"room:{room.code}", mapping=changes)
-        pipe.hincrby(f"room:{room.code}", "version", 1)
-        pipe.execute()
-        return self.room(code)
-
-    def answer(self, code: str, step: int, student: str, choice: str) -> None:
-        room = room_taking_answers(self, code, step, student)
-        answers = f"room:{room.code}:answers:{step}"
-        pipe = self.redis.pipeline()
-        pipe.hset(answers, student, choice)
-        pipe.expireat(answers, int(room.expires) + 1)
-        pipe.execute()
-
-    def tally(self, code: str, step: int) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for choice in self.redis.hvals(f"room:{normal_code(code)}:answers:{step}"):
-            counts[choice] = counts.get(choice, 0) + 1
-        return counts
-
-    def answer_of(self, code: str, step: int, student: str) -> str | None:
-        return self.redis.hget(f"room:{normal_code(code)}:answers:{step}", student)
+    if isinstance(pin, str) and PIN.fullmatch(pin) and pin_matches(pin, stored):
+        return None
+    left = PIN_TRIES - failed - 1
+    return f"That is not this room's teacher PIN ({left} tries left)."
 
 
 def open_store(redis_url: str | None = None, folder: str | os.PathLike | None = None):
     """Redis when `redis_url` (default: $REDIS_URL) is set, else SQLite in `folder` (default:
-    $MULTILABEL_DATA_DIR or the repository's data/)."""
+    $MULTILABEL_DATA_DIR or the repository's data/). Raises one of STORE_ERRORS when the store
+    cannot be opened (a folder that is not writable, say)."""
     url = redis_url if redis_url is not None else os.environ.get("REDIS_URL")
     if url:
+        from demo.rooms_redis import RedisStore
+
         return RedisStore(url)
+    from demo.rooms_sqlite import SQLiteStore
+
     folder = folder or os.environ.get("MULTILABEL_DATA_DIR") or DEFAULT_FOLDER
     return SQLiteStore(Path(folder) / "rooms.sqlite3")
-
-
-def new_student_id() -> str:
-    return secrets.token_hex(STUDENT_ID_LENGTH // 2)

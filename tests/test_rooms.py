@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
+import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -12,6 +15,8 @@ import pytest
 from conftest import free_port
 
 from demo import rooms
+from demo.rooms_redis import RedisStore
+from demo.rooms_sqlite import SQLiteStore
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -33,6 +38,8 @@ def redis_url(tmp_path_factory):
             "",
             "--appendonly",
             "no",
+            "--maxmemory-policy",
+            "noeviction",
             "--dir",
             str(folder),
         ],
@@ -55,92 +62,351 @@ def redis_url(tmp_path_factory):
     process.wait(timeout=10)
 
 
+def make_store(kind: str, request, tmp_path, limits: rooms.Limits | None = None):
+    limits = limits or rooms.Limits()
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "rooms.sqlite3", limits)
+    redis_store = RedisStore(request.getfixturevalue("redis_url"), limits)
+    redis_store.redis.flushdb()
+    return redis_store
+
+
 @pytest.fixture(params=["sqlite", "redis"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        return rooms.open_store(redis_url="", folder=tmp_path)
-    return rooms.open_store(redis_url=request.getfixturevalue("redis_url"))
+def kind(request):
+    return request.param
 
 
-def test_only_the_key_leads_and_a_new_step_hides_the_answer(store):
-    room, key = store.create()
+@pytest.fixture
+def store(kind, request, tmp_path):
+    return make_store(kind, request, tmp_path)
+
+
+def browsers(count: int) -> list[str]:
+    return [rooms.new_browser_id() for _ in range(count)]
+
+
+def test_only_its_teachers_lead_and_a_new_step_hides_the_answer(store):
+    teacher, student = browsers(2)
+    room = store.create(teacher, "314159")
     assert (room.step, room.revealed, room.closed) == (1, False, False)
-    assert rooms.normal_code(room.code) == room.code
     assert store.room(room.code.lower()) == room  # a code typed in lower case still opens it
-    for wrong in ("", "x" * 22, key[:-1] + ("A" if key[-1] != "A" else "B")):
+    for wrong in ("", student, "x" * 32, teacher.upper()):
         assert not store.is_teacher(room.code, wrong)
         with pytest.raises(rooms.RoomError, match="teacher"):
             store.lead(room.code, wrong, step=2)
-    revealed = store.lead(room.code, key, revealed=True)
+    revealed = store.lead(room.code, teacher, revealed=True)
     assert revealed.revealed and revealed.version > room.version
-    moved = store.lead(room.code, key, step=3)
+    moved = store.lead(room.code, teacher, step=3)
     assert (moved.step, moved.revealed) == (3, False) and moved.version > revealed.version
-    assert store.lead(room.code, key, closed=True).closed
+    closed = store.lead(room.code, teacher, closed=True)
+    assert closed.closed and closed.expires < moved.expires  # a closed room ends sooner
+    reopened = store.lead(room.code, teacher, closed=False)
+    assert not reopened.closed and reopened.step == 3 and reopened.expires > closed.expires
+    with pytest.raises(rooms.RoomError, match="step"):
+        store.lead(room.code, teacher, step=rooms.MAX_STEPS + 1)
 
 
-def test_an_answer_counts_once_and_only_while_it_may(store):
-    room, key = store.create()
-    students = [rooms.new_student_id() for _ in range(10)]
+def test_the_pin_lets_another_device_lead_and_wrong_tries_are_limited(store):
+    teacher, phone, student = browsers(3)
+    room = store.create(teacher, "teach42")
+    store.join(room.code, phone)
+    with pytest.raises(rooms.RoomError, match="4 tries left"):
+        store.sign_in(room.code, student, "teach43")
+    store.sign_in(room.code, phone, "teach42")
+    assert store.is_teacher(room.code, phone) and not store.is_teacher(room.code, student)
+    assert store.joined(room.code) == 0  # the teacher's phone is no longer counted as a student
+    assert store.lead(room.code, phone, step=2).step == 2
+    for left in (3, 2, 1, 0):
+        with pytest.raises(rooms.RoomError, match=f"{left} tries left"):
+            store.sign_in(room.code, student, "guess00")
+    with pytest.raises(rooms.RoomError, match="paused"):
+        store.sign_in(room.code, student, "teach42")  # even the right PIN, while paused
+    assert not store.is_teacher(room.code, student) and store.is_teacher(room.code, teacher)
+    with pytest.raises(rooms.RoomError, match="PIN has 6"):
+        store.create(teacher, "12")
+
+
+def test_an_answer_counts_once_per_joined_student_and_only_while_it_may(store):
+    teacher, *students = browsers(11)
+    room = store.create(teacher, "314159")
     for student in students:
+        store.join(room.code, student)
+        store.join(room.code, student)  # a reload or a second tab joins once
         store.answer(room.code, 1, student, "2")
     store.answer(room.code, 1, students[0], "3")  # a later answer replaces the earlier one
     for _ in range(100):
         store.answer(room.code, 1, students[1], "4")  # a hundred clicks count once
     assert store.tally(room.code, 1) == {"2": 8, "3": 1, "4": 1}
-    assert store.answer_of(room.code, 1, students[0]) == "3"
+    assert store.joined(room.code) == 10 and store.answer_of(room.code, 1, students[0]) == "3"
+    with pytest.raises(rooms.RoomError, match="joined"):
+        store.answer(room.code, 1, rooms.new_browser_id(), "1")  # an id that never joined
     with pytest.raises(rooms.RoomError, match="current step"):
         store.answer(room.code, 2, students[2], "1")
-    store.lead(room.code, key, revealed=True)
+    store.lead(room.code, teacher, revealed=True)
     with pytest.raises(rooms.RoomError, match="until the reveal"):
         store.answer(room.code, 1, students[2], "1")
     with pytest.raises(rooms.RoomError, match="random id"):
         store.answer(room.code, 1, "x; DROP TABLE", "1")
-    store.lead(room.code, key, closed=True)
+    store.lead(room.code, teacher, closed=True)
     with pytest.raises(rooms.RoomError, match="closed"):
         store.answer(room.code, 1, students[2], "1")
     assert sum(store.tally(room.code, 1).values()) == 10
 
 
-def test_unknown_malformed_and_expired_rooms_are_not_found(store, monkeypatch):
-    for code in (None, "", "ABCDE", "abc", "ZZZZZZZZ", "O0I1L", "<script>"):
-        assert store.room(code) is None
-        assert not store.is_teacher(code, "anything")
-    monkeypatch.setattr(rooms, "ROOM_HOURS", -1)
-    old, key = store.create()
-    assert store.room(old.code) is None
+def test_rooms_are_capped_per_browser_per_server_and_students_per_room(kind, request, tmp_path):
+    limits = rooms.Limits(rooms_per_browser=2, rooms_per_server=4, students_per_room=3)
+    store = make_store(kind, request, tmp_path, limits)
+    first, second, third = browsers(3)
+    mine = [store.create(first, "314159") for _ in range(2)]
+    with pytest.raises(rooms.RoomLimit, match="already leads 2 open rooms.*Close one"):
+        store.create(first, "314159")
+    store.lead(mine[0].code, first, closed=True)  # closing one makes room for another
+    assert store.rooms_of(first) == [mine[1].code]
+    store.create(first, "314159")
+    store.create(second, "314159")
+    with pytest.raises(rooms.RoomLimit, match="already holds 4 rooms"):
+        store.create(third, "314159")
+    for student in browsers(3):
+        store.join(mine[1].code, student)
+    with pytest.raises(rooms.RoomLimit, match="already has 3 students"):
+        store.join(mine[1].code, rooms.new_browser_id())
+    assert store.joined(mine[1].code) == 3
+
+
+def test_a_room_ends_after_a_period_without_activity_not_at_a_fixed_time(kind, request, tmp_path):
+    store = make_store(kind, request, tmp_path, rooms.Limits(idle_hours=1.5 / 3600))
+    teacher, student = browsers(2)
+    room = store.create(teacher, "314159")
+    store.join(room.code, student)
+    for _ in range(3):  # 3 s in all, twice the idle time, but never idle for 1.5 s
+        time.sleep(1.0)
+        store.answer(room.code, 1, student, "2")
+    assert store.room(room.code) is not None
+    time.sleep(1.7)
+    assert store.room(room.code) is None and not store.is_teacher(room.code, teacher)
     with pytest.raises(rooms.RoomError):
-        store.lead(old.code, key, step=2)
+        store.lead(room.code, teacher, step=2)
 
 
-def answer_many(path: str, code: str, offset: int) -> None:
-    store = rooms.SQLiteStore(path)
-    for index in range(150):
-        store.answer(code, 1, f"student{offset + index:08d}", str(index % 3))
+def test_unknown_malformed_and_damaged_rooms_are_not_found(store):
+    for code in (None, "", "ABCDE", "abc", "ZZZZZZZZ", "O0I1L", "<script>", "²²²²²"):
+        assert store.room(code) is None
+        assert not store.is_teacher(code, rooms.new_browser_id())
+
+
+def test_a_half_written_redis_room_is_not_found_rather_than_raising(request, tmp_path):
+    store = make_store("redis", request, tmp_path)
+    store.redis.hset("room:ABCDE", mapping={"creator": "x", "step": "1"})  # no expires, version
+    assert store.room("ABCDE") is None
+
+
+def test_browser_ids_are_signed_by_the_server_and_cannot_be_invented(store):
+    secret, browser = store.secret(), rooms.new_browser_id()
+    assert store.secret() == secret and len(secret) == 32
+    token = rooms.sign_browser(browser, secret)
+    assert rooms.verified_browser(token, secret) == browser
+    other = rooms.sign_browser(browser, b"another server's secret")
+    invented = f"{rooms.new_browser_id()}.{token.partition('.')[2]}"
+    for bad in (None, "", browser, other, invented, token + "0", token.upper(), "a.b.c"):
+        assert rooms.verified_browser(bad, secret) is None
+
+
+def test_the_sqlite_purge_runs_at_most_once_a_minute_through_the_expiry_index(tmp_path):
+    store = SQLiteStore(tmp_path / "rooms.sqlite3", rooms.Limits(idle_hours=0.1 / 3600))
+    teacher, student = browsers(2)
+    for _ in range(5):
+        room = store.create(teacher, "314159")
+        store.join(room.code, student)
+    time.sleep(0.2)
+    db = store.connection()
+    assert db.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] == 5  # purged within a minute
+    db.execute("UPDATE meta SET value = '0' WHERE name = 'purged'")  # as if a minute went by
+    store.create(teacher, "314159")
+    assert db.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM members").fetchone()[0] == 0
+    plan = db.execute("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM rooms WHERE expires >= 0").fetchall()
+    assert "rooms_by_expiry" in str(plan)
+
+
+def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monkeypatch):
+    monkeypatch.setattr(rooms, "PIN_ITERATIONS", 1)  # the flood is about memory, not hashing
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+            "--maxmemory",
+            "3mb",
+            "--maxmemory-policy",
+            "noeviction",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        store = wait_for_redis(port, rooms.Limits(rooms_per_server=10**6, rooms_per_browser=10**6))
+        teacher, *students = browsers(31)
+        live = store.create(teacher, "314159")
+        for student in students:
+            store.join(live.code, student)
+            store.answer(live.code, 1, student, "3")
+        flooder = rooms.new_browser_id()
+        with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
+            for _ in range(100_000):
+                store.create(flooder, "000000")
+        assert store.room(live.code) == store.room(live.code) is not None
+        assert store.tally(live.code, 1) == {"3": 30} and store.joined(live.code) == 30
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def wait_for_redis(port: int, limits: rooms.Limits) -> RedisStore:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            store = RedisStore(f"redis://127.0.0.1:{port}/0", limits)
+            store.ping()
+            return store
+        except rooms.STORE_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_stopped_redis_raises_a_store_error_and_works_again_once_back(tmp_path):
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    command = [
+        REDIS_SERVER,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(tmp_path),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = wait_for_redis(port, rooms.Limits())
+    teacher, student = browsers(2)
+    room = store.create(teacher, "314159")
+    store.join(room.code, student)
+    store.answer(room.code, 1, student, "2")
+    process.kill()
+    process.wait(timeout=10)
+    for call in (
+        lambda: store.room(room.code),
+        store.ping,
+        lambda: store.create(teacher, "1234567"),
+    ):
+        with pytest.raises(rooms.STORE_ERRORS):
+            call()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_redis(port, rooms.Limits())
+        # With the append-only file, a Redis killed with SIGKILL comes back with the room.
+        assert store.tally(room.code, 1) == {"2": 1} and store.is_teacher(room.code, teacher)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def hold_the_write_lock(path: str, ready) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO meta VALUES ('half-written', 'x')")
+    ready.set()
+    time.sleep(60)
+
+
+def test_a_writer_killed_inside_a_transaction_loses_only_its_own_change(tmp_path):
+    store = SQLiteStore(tmp_path / "rooms.sqlite3", rooms.Limits())
+    teacher, student = browsers(2)
+    room = store.create(teacher, "314159")
+    store.join(room.code, student)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    writer = context.Process(target=hold_the_write_lock, args=(str(store.path), ready))
+    writer.start()
+    assert ready.wait(30)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.join(timeout=10)
+    store.answer(room.code, 1, student, "4")
+    assert store.tally(room.code, 1) == {"4": 1}
+    half = store.connection().execute("SELECT 1 FROM meta WHERE name = 'half-written'")
+    assert half.fetchone() is None
+    assert store.connection().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_data_folder_that_cannot_be_written_raises_a_store_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(rooms.STORE_ERRORS):
+        rooms.open_store(redis_url="", folder=blocker / "data")
+
+
+def answer_many(path: str, code: str, students: list[str]) -> None:
+    store = SQLiteStore(path, rooms.Limits())
+    for index, student in enumerate(students):
+        store.join(code, student)
+        store.answer(code, 1, student, str(index % 3))
 
 
 def test_workers_in_separate_processes_share_the_sqlite_file(tmp_path):
-    store = rooms.open_store(redis_url="", folder=tmp_path)
-    room, _ = store.create()
+    store = SQLiteStore(tmp_path / "rooms.sqlite3", rooms.Limits())
+    room = store.create(rooms.new_browser_id(), "314159")
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(target=answer_many, args=(str(store.path), room.code, 1000 * n))
-        for n in range(3)
+        context.Process(target=answer_many, args=(str(store.path), room.code, browsers(100)))
+        for _ in range(3)
     ]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
         assert worker.exitcode == 0
-    assert sum(store.tally(room.code, 1).values()) == 450
+    assert sum(store.tally(room.code, 1).values()) == 300 and store.joined(room.code) == 300
     journal = store.connection().execute("PRAGMA journal_mode").fetchone()[0]
     assert journal == "wal"
 
 
 def test_redis_is_chosen_by_its_url_and_sqlite_otherwise(tmp_path, monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
-    assert isinstance(rooms.open_store(folder=tmp_path), rooms.SQLiteStore)
+    assert isinstance(rooms.open_store(folder=tmp_path), SQLiteStore)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    assert isinstance(rooms.open_store(folder=tmp_path), rooms.RedisStore)
+    assert isinstance(rooms.open_store(folder=tmp_path), RedisStore)
+
+
+def test_limits_come_from_the_environment_with_clear_errors():
+    assert rooms.Limits.from_environment({}) == rooms.Limits()
+    assert (
+        rooms.Limits.from_environment({"MULTILABEL_ROOMS_PER_SERVER": "50"}).rooms_per_server == 50
+    )
+    for bad in ("many", "0", "-3"):
+        with pytest.raises(ValueError, match="MULTILABEL_STUDENTS_PER_ROOM"):
+            rooms.Limits.from_environment({"MULTILABEL_STUDENTS_PER_ROOM": bad})
+
+
+def test_the_tally_text_is_read_back_from_the_page_s_own_format():
+    text = rooms.TALLY_TEXT.format(joined=31, answered=28)
+    assert rooms.counts_in_tally_text(text) == (31, 28)
+    assert rooms.counts_in_tally_text("**28 answered**") is None
 
 
 def test_answers_are_validated_encoded_and_counted_per_choice():

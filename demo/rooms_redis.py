@@ -1,0 +1,268 @@
+"""Class rooms in Redis, shared by replicas on several machines.
+
+Every change is one Lua script, which Redis runs atomically: a worker killed in the middle of a
+change leaves either the whole change or none of it. Keys of a room (all expire with it):
+
+    room:CODE                 hash: creator, pin (salted hash), step, revealed, closed, expires,
+                              version
+    room:CODE:teachers        set of the browsers that may lead it
+    room:CODE:members         set of the students who joined it
+    room:CODE:answers:STEP    hash: student -> choice
+    room:CODE:pinfail         wrong PINs in the current lock period
+    rooms:live                sorted set: every room by expiry (the server's cap)
+    rooms:open:BROWSER        sorted set: the open rooms a browser created (its cap)
+    rooms:secret              the key that signs browser ids
+
+The scripts build some key names themselves, which a single Redis server (what the deployments
+run) allows and Redis Cluster does not.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from demo.rooms import (
+    CLOSED_SECONDS,
+    MAX_STEPS,
+    PIN_LOCK_SECONDS,
+    Limits,
+    Room,
+    RoomError,
+    RoomLimit,
+    check_browser,
+    check_pin,
+    lead_changes,
+    new_code,
+    normal_code,
+    pin_digest,
+    pin_refusal,
+    refused_creation,
+    room_from_fields,
+    room_full,
+)
+
+# The shebang makes Redis refuse a script that writes while Redis is full (noeviction), as it
+# refuses a plain write, instead of letting it grow past maxmemory.
+TOUCH = f"""#!lua
+local function touch(code, expires, extend_only)
+  local room = 'room:' .. code
+  local current = tonumber(redis.call('HGET', room, 'expires') or '0')
+  if extend_only and current >= expires then return end
+  local at = math.floor(expires) + 1
+  redis.call('HSET', room, 'expires', expires)
+  for _, suffix in ipairs({{'', ':teachers', ':members'}}) do
+    redis.call('EXPIREAT', room .. suffix, at)
+  end
+  for step = 1, {MAX_STEPS} do redis.call('EXPIREAT', room .. ':answers:' .. step, at) end
+  redis.call('ZADD', 'rooms:live', expires, code)
+  local mine = 'rooms:open:' .. redis.call('HGET', room, 'creator')
+  if redis.call('HGET', room, 'closed') == '1' then
+    redis.call('ZREM', mine, code)
+  else
+    redis.call('ZADD', mine, expires, code)
+    redis.call('EXPIREAT', mine, at)
+  end
+end
+local function alive(room, now)
+  local expires = redis.call('HGET', room, 'expires')
+  return expires and tonumber(expires) >= now
+end
+"""
+
+CREATE = """
+local now, expires = tonumber(ARGV[1]), tonumber(ARGV[2])
+local code, browser = ARGV[5], ARGV[6]
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+local live, mine = redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])
+if mine >= tonumber(ARGV[4]) or live >= tonumber(ARGV[3]) then return {'limit', live, mine} end
+local room = 'room:' .. code
+if redis.call('EXISTS', room) == 1 then return {'taken', live, mine} end
+redis.call('HSET', room, 'creator', browser, 'pin', ARGV[7], 'step', 1, 'revealed', 0,
+           'closed', 0, 'expires', 0, 'version', 1)
+redis.call('SADD', room .. ':teachers', browser)
+touch(code, expires, false)
+return {'ok', live, mine}
+"""
+
+LEAD = """
+local code, browser, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local room = 'room:' .. code
+if not alive(room, now) then return 'gone' end
+if redis.call('SISMEMBER', room .. ':teachers', browser) == 0 then return 'not-teacher' end
+for i = 6, #ARGV, 2 do redis.call('HSET', room, ARGV[i], ARGV[i + 1]) end
+redis.call('HINCRBY', room, 'version', 1)
+local closed = redis.call('HGET', room, 'closed') == '1'
+touch(code, tonumber(closed and ARGV[5] or ARGV[4]), false)
+return 'ok'
+"""
+
+JOIN = """
+local code, student, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local room = 'room:' .. code
+if not alive(room, now) then return 'gone' end
+local members = room .. ':members'
+if redis.call('SISMEMBER', members, student) == 1 then return 'ok' end
+if redis.call('SCARD', members) >= tonumber(ARGV[5]) then return 'full' end
+redis.call('SADD', members, student)
+touch(code, tonumber(ARGV[4]), true)
+return 'ok'
+"""
+
+ANSWER = """
+local code, step, student, choice = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local room = 'room:' .. code
+if not alive(room, tonumber(ARGV[5])) or redis.call('HGET', room, 'closed') ~= '0' then
+  return 'gone'
+end
+if redis.call('HGET', room, 'step') ~= step or redis.call('HGET', room, 'revealed') ~= '0' then
+  return 'not-now'
+end
+if redis.call('SISMEMBER', room .. ':members', student) == 0 then return 'not-member' end
+redis.call('HSET', room .. ':answers:' .. step, student, choice)
+touch(code, tonumber(ARGV[6]), true)
+return 'ok'
+"""
+
+REFUSALS = {
+    "gone": "This room is closed or does not exist.",
+    "not-teacher": "Only this room's teacher can lead it.",
+    "not-now": "Answers are taken for the current step until the reveal.",
+    "not-member": "Only a student who joined this room can answer in it.",
+}
+
+
+class RedisStore:
+    """Rooms in Redis (see the module's docstring for the keys)."""
+
+    def __init__(self, url: str, limits: Limits | None = None):
+        import redis
+
+        self.redis = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=3, socket_connect_timeout=3
+        )
+        self.limits = limits or Limits.from_environment()
+        self.scripts = {
+            name: self.redis.register_script(TOUCH + body)
+            for name, body in {
+                "create": CREATE,
+                "lead": LEAD,
+                "join": JOIN,
+                "answer": ANSWER,
+            }.items()
+        }
+        self.secret_value: bytes | None = None
+
+    def run(self, name: str, *args, keys=()) -> str | list:
+        return self.scripts[name](keys=list(keys), args=[str(arg) for arg in args])
+
+    def ping(self) -> None:
+        self.redis.ping()
+
+    def secret(self) -> bytes:
+        if self.secret_value is None:
+            self.redis.set("rooms:secret", secrets.token_hex(32), nx=True)
+            self.secret_value = bytes.fromhex(self.redis.get("rooms:secret"))
+        return self.secret_value
+
+    def create(self, teacher: str, pin: str) -> Room:
+        check_browser(teacher)
+        check_pin(pin)
+        digest, now = pin_digest(pin), time.time()
+        expires = now + self.limits.idle_seconds
+        keys = ("rooms:live", f"rooms:open:{teacher}")
+        caps = (self.limits.rooms_per_server, self.limits.rooms_per_browser)
+        for _ in range(20):
+            code = new_code()
+            outcome, live, mine = self.run(
+                "create", now, expires, *caps, code, teacher, digest, keys=keys
+            )
+            if outcome == "limit":
+                raise RoomLimit(refused_creation(int(live), int(mine), self.limits))
+            if outcome == "ok":
+                return Room(code, 1, False, False, expires, 1)
+        raise RoomError("No free room code; try again.")
+
+    def rooms_of(self, browser: str) -> list[str]:
+        """The codes of the open rooms `browser` created."""
+        return list(self.redis.zrangebyscore(f"rooms:open:{browser}", time.time(), "+inf"))
+
+    def room(self, code: str | None) -> Room | None:
+        code = normal_code(code)
+        if code is None:
+            return None
+        return room_from_fields(code, self.redis.hgetall(f"room:{code}"), time.time())
+
+    def is_teacher(self, code: str | None, browser: str | None) -> bool:
+        code = normal_code(code)
+        if code is None or not browser:
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(f"room:{code}", "expires")
+        pipe.sismember(f"room:{code}:teachers", browser)
+        expires, teacher = pipe.execute()
+        return bool(teacher) and expires is not None and float(expires) >= time.time()
+
+    def sign_in(self, code: str, browser: str, pin: str) -> None:
+        check_browser(browser)
+        code = normal_code(code)
+        room = self.room(code)
+        if room is None:
+            raise RoomError("This room does not exist any more.")
+        failures = f"room:{code}:pinfail"
+        failed = int(self.redis.get(failures) or 0)
+        refusal = pin_refusal(self.redis.hget(f"room:{code}", "pin") or "", pin, failed)
+        if refusal is None:
+            pipe = self.redis.pipeline()
+            pipe.sadd(f"room:{code}:teachers", browser)
+            pipe.srem(f"room:{code}:members", browser)
+            pipe.execute()
+            return
+        if self.redis.incr(failures) == 1:
+            self.redis.expire(failures, PIN_LOCK_SECONDS)
+        raise RoomError(refusal)
+
+    def lead(self, code, browser, step=None, revealed=None, closed=None) -> Room:
+        code, now = normal_code(code), time.time()
+        room = self.room(code)
+        if room is None or not self.is_teacher(code, browser):
+            raise RoomError(REFUSALS["not-teacher" if room else "gone"])
+        changes = [
+            str(item) for pair in lead_changes(step, revealed, closed).items() for item in pair
+        ]
+        expiries = (now + self.limits.idle_seconds, now + CLOSED_SECONDS)
+        outcome = self.run("lead", code, browser, now, *expiries, *changes)
+        if outcome != "ok":
+            raise RoomError(REFUSALS[outcome])
+        return self.room(code)
+
+    def join(self, code: str, student: str) -> None:
+        check_browser(student)
+        code, now = normal_code(code), time.time()
+        cap = self.limits.students_per_room
+        outcome = self.run("join", code, student, now, now + self.limits.idle_seconds, cap)
+        if outcome == "full":
+            raise RoomLimit(room_full(self.limits))
+        if outcome != "ok":
+            raise RoomError(REFUSALS[outcome])
+
+    def answer(self, code: str, step: int, student: str, choice: str) -> None:
+        check_browser(student)
+        code, now = normal_code(code), time.time()
+        expires = now + self.limits.idle_seconds
+        outcome = self.run("answer", code, int(step), student, choice, now, expires)
+        if outcome != "ok":
+            raise RoomError(REFUSALS[outcome])
+
+    def tally(self, code: str, step: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for choice in self.redis.hvals(f"room:{normal_code(code)}:answers:{step}"):
+            counts[choice] = counts.get(choice, 0) + 1
+        return counts
+
+    def joined(self, code: str) -> int:
+        return int(self.redis.scard(f"room:{normal_code(code)}:members"))
+
+    def answer_of(self, code: str, step: int, student: str) -> str | None:
+        return self.redis.hget(f"room:{normal_code(code)}:answers:{step}", student)
