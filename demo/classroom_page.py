@@ -2,18 +2,27 @@
 devices, the projector shows how the answers split; on "Reveal" every student sees the models'
 answer next to their own.
 
-    ?room=new                  a teacher starts a room and lands on the teacher link
-    ?room=CODE&key=KEY         the teacher's view (the key is the teacher's secret)
-    ?room=CODE                 a student's view; `me` (a random id) is added to the address
+    ?room=new      a "Start a room" form (the teacher chooses a PIN; a room is made only on submit)
+    ?room=CODE     the room: its teacher's view in a browser that may lead it, else a student's
+
+Nothing the projector shows is secret: the teacher's and the students' addresses are the same.
+Each browser is known by a random id that the server signs and keeps in a cookie (set by a small
+script on the page), so a new tab, a reload or Back keeps the same student and the same teacher,
+and an id cannot be typed in or copied from an address. The teacher leads from the browser that
+started the room, or from any other browser that signed in with the room's PIN.
 
 The room lives in `demo.rooms` (SQLite or Redis), never in the process: every worker sees it, and
 it survives a worker being killed. Students' pages follow the teacher through a fragment on a
 timer that reads the room's version (one small read) and redraws the page only when it changed.
+A store that fails gets a message and a page that tries again on its own.
 """
 
 from __future__ import annotations
 
+import hmac
 import io
+import json
+import logging
 import os
 
 import streamlit as st
@@ -22,7 +31,19 @@ from demo import charts, lesson, lesson_page, rooms
 
 FOLLOW_EVERY = "2s"  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
+RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
+COOKIE = "multilabel_browser"
+COOKIE_SECONDS = 7 * 24 * 3600
+PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
+PASSPHRASE_TRIES = 5  # wrong passphrases one page session may try
+TEACHER_KEYS = ("room_back", "room_next", "room_reveal", "room_close", "room_reopen")
+UNAVAILABLE = (
+    "The class-room service is unavailable right now, so this room cannot be shown. This page "
+    "tries again on its own every few seconds; nothing you answered is lost. The rest of the "
+    "demo works meanwhile: the [free page](/) and the [guided lesson](/?step=1)."
+)
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -31,6 +52,7 @@ def room_store(redis_url: str, folder: str):
 
 
 def store():
+    """The process's store; raises one of rooms.STORE_ERRORS when it cannot be opened."""
     return room_store(os.environ.get("REDIS_URL", ""), os.environ.get("MULTILABEL_DATA_DIR", ""))
 
 
@@ -76,6 +98,167 @@ def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
     return per_choice
 
 
+# ---------------------------------------------------------------------------------------------
+# Who this browser is
+# ---------------------------------------------------------------------------------------------
+
+
+def cookie_script(token: str) -> str:
+    """A script that keeps `token` in this browser's cookie for the demo's address."""
+    cookie = json.dumps(f"{COOKIE}={token}; Max-Age={COOKIE_SECONDS}; Path=/; SameSite=Lax")
+    secure = '(location.protocol === "https:" ? "; Secure" : "")'
+    return f"<script>document.cookie = {cookie} + {secure};</script>"
+
+
+def browser_id(secret: bytes) -> str:
+    """This browser's id: the one its cookie holds if the server signed it, else a new one,
+    which a script on the page puts into the cookie (the next tab or reload sends it)."""
+    state = st.session_state
+    if "browser" not in state:
+        known = rooms.verified_browser(st.context.cookies.get(COOKIE), secret)
+        state.browser_known = known is not None
+        state.browser = known or rooms.new_browser_id()
+    if not state.browser_known:
+        st.html(
+            cookie_script(rooms.sign_browser(state.browser, secret)), unsafe_allow_javascript=True
+        )
+    return state.browser
+
+
+def unavailable(error: BaseException) -> None:
+    log.warning("class-room store failed: %s: %s", type(error).__name__, error)
+    st.error(UNAVAILABLE)
+    retry_the_store()
+
+
+@st.fragment(run_every=RETRY_EVERY)
+def retry_the_store() -> None:
+    """Redraws the whole page as soon as the store answers again."""
+    try:
+        store().ping()
+    except rooms.STORE_ERRORS:
+        return
+    st.rerun(scope="app")
+
+
+def act(action, *args, **kwargs) -> None:
+    """A button's callback: `action(store, ...)`, its refusal kept for the next run to show."""
+    try:
+        action(store(), *args, **kwargs)
+    except rooms.RoomError as error:
+        st.session_state.room_problem = str(error)
+    except rooms.STORE_ERRORS as error:
+        log.warning("class-room store failed: %s", error)
+        st.session_state.room_problem = (
+            "The class-room service did not answer, so that was not saved: please try again."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting a room
+# ---------------------------------------------------------------------------------------------
+
+
+def passphrase_refusal(given: str) -> str | None:
+    """Why the deployment's passphrase does not let this page start a room, or None."""
+    wanted = os.environ.get(PASSPHRASE_VARIABLE, "")
+    if not wanted:
+        return None
+    tries = st.session_state.get("passphrase_tries", 0)
+    if tries >= PASSPHRASE_TRIES:
+        return "Too many wrong passphrases: reload the page to try again."
+    if hmac.compare_digest(given.encode(), wanted.encode()):
+        return None
+    st.session_state.passphrase_tries = tries + 1
+    return "That is not this server's teacher passphrase."
+
+
+def start_page(room_store_, browser: str) -> None:
+    """The form that starts a room, and the rooms this browser already leads."""
+    st.subheader("Start a class room")
+    with st.form("start_room"):
+        passphrase = ""
+        if os.environ.get(PASSPHRASE_VARIABLE):
+            passphrase = st.text_input("This server's teacher passphrase", type="password")
+        pin = st.text_input(
+            "Choose a teacher PIN (6 or more letters or digits)",
+            type="password",
+            help="With it you can lead this room from another device, e.g. your phone: open the "
+            "student link there and sign in. Nobody else sees it.",
+        )
+        pressed = st.form_submit_button("Start a room", type="primary")
+    if pressed:
+        refusal = passphrase_refusal(passphrase)
+        if refusal is None:
+            try:
+                room = room_store_.create(browser, pin)
+            except rooms.RoomError as error:
+                refusal = str(error)
+            except rooms.STORE_ERRORS as error:
+                log.warning("class-room store refused a new room: %s", error)
+                refusal = (
+                    "The class-room service refused a new room (it may be full): try again in a "
+                    "few minutes. Rooms already in progress are not affected."
+                )
+            else:
+                st.query_params.from_dict({"room": room.code})
+                st.rerun()
+        st.error(refusal)
+    mine = room_store_.rooms_of(browser)
+    if mine:
+        st.markdown(
+            "Rooms this browser leads: " + ", ".join(f"[{code}](/?room={code})" for code in mine)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The teacher
+# ---------------------------------------------------------------------------------------------
+
+
+def lead(room_store_, code: str, browser: str, **change) -> None:
+    room_store_.lead(code, browser, **change)
+
+
+def teacher_controls(room: rooms.Room, browser: str) -> None:
+    count = len(lesson.STEPS)
+    step = lesson.STEPS[room.step - 1]
+    cells = st.columns([6, 1, 1, 1.2, 1.2], vertical_alignment="center")
+    cells[0].subheader(f"Room {room.code} · Step {room.step} of {count}: {step.title}")
+    buttons = [
+        ("Back", "room_back", {"step": room.step - 1}, room.step == 1 or room.closed),
+        ("Next", "room_next", {"step": room.step + 1}, room.step == count or room.closed),
+        (
+            "Reveal",
+            "room_reveal",
+            {"revealed": True},
+            room.revealed or room.closed or step.question is None,
+        ),
+    ]
+    for cell, (label, key, change, disabled) in zip(cells[1:4], buttons, strict=True):
+        cell.button(
+            label,
+            key=key,
+            on_click=act,
+            args=(lead, room.code, browser),
+            kwargs=change,
+            disabled=disabled,
+            type="primary" if key == "room_reveal" else "secondary",
+            width="stretch",
+        )
+    closing = (
+        ("Reopen room", "room_reopen", False) if room.closed else ("Close room", "room_close", True)
+    )
+    cells[4].button(
+        closing[0],
+        key=closing[1],
+        on_click=act,
+        args=(lead, room.code, browser),
+        kwargs={"closed": closing[2]},
+        width="stretch",
+    )
+
+
 @st.cache_data(show_spinner=False)
 def tally_template(height: int) -> dict:
     import altair as alt
@@ -83,9 +266,8 @@ def tally_template(height: int) -> dict:
     return charts.tally_chart(alt.NamedData(name="tally"), height).to_dict()
 
 
-def show_tally(step: lesson.Step, tally: dict[str, int]) -> None:
-    answered = sum(tally.values())
-    st.markdown(f"**{answered} answered**")
+def show_tally(step: lesson.Step, joined: int, tally: dict[str, int]) -> None:
+    st.markdown(rooms.TALLY_TEXT.format(joined=joined, answered=sum(tally.values())))
     if not step.question:
         return
     rows = [{"choice": c, "students": n} for c, n in counts(step, tally).items()]
@@ -95,73 +277,25 @@ def show_tally(step: lesson.Step, tally: dict[str, int]) -> None:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# The teacher
-# ---------------------------------------------------------------------------------------------
-
-
-def lead(code: str, key: str, **change) -> None:
-    try:
-        store().lead(code, key, **change)
-    except rooms.RoomError as error:
-        st.session_state.room_problem = str(error)
-
-
-def teacher_controls(room: rooms.Room, key: str) -> None:
-    count = len(lesson.STEPS)
-    step = lesson.STEPS[room.step - 1]
-    cells = st.columns([6, 1, 1, 1.2, 1.2], vertical_alignment="center")
-    cells[0].subheader(f"Room {room.code} · Step {room.step} of {count}: {step.title}")
-    cells[1].button(
-        "Back",
-        key="room_back",
-        on_click=lead,
-        args=(room.code, key),
-        kwargs={"step": room.step - 1},
-        disabled=room.step == 1 or room.closed,
-        width="stretch",
-    )
-    cells[2].button(
-        "Next",
-        key="room_next",
-        on_click=lead,
-        args=(room.code, key),
-        kwargs={"step": room.step + 1},
-        disabled=room.step == count or room.closed,
-        width="stretch",
-    )
-    cells[3].button(
-        "Reveal",
-        key="room_reveal",
-        type="primary",
-        on_click=lead,
-        args=(room.code, key),
-        kwargs={"revealed": True},
-        width="stretch",
-        disabled=room.revealed or room.closed or step.question is None,
-    )
-    cells[4].button(
-        "Close room",
-        key="room_close",
-        on_click=lead,
-        args=(room.code, key),
-        kwargs={"closed": True},
-        disabled=room.closed,
-        width="stretch",
-    )
-
-
 @st.fragment(run_every=TALLY_EVERY)
 def live_tally(code: str, step_number: int) -> None:
     step = lesson.STEPS[step_number - 1]
-    show_tally(step, store().tally(code, step_number))
+    try:
+        joined, tally = store().joined(code), store().tally(code, step_number)
+    except rooms.STORE_ERRORS:
+        st.caption("The class-room service did not answer; the count comes back on its own.")
+        return
+    show_tally(step, joined, tally)
 
 
-def teacher_view(room: rooms.Room, key: str, manifest, predictor, signature, hidden) -> None:
-    teacher_controls(room, key)
+def teacher_view(room: rooms.Room, browser: str, context) -> None:
+    teacher_controls(room, browser)
     step = lesson.STEPS[room.step - 1]
     if room.closed:
-        st.info("This room is closed: students see the last step and can no longer answer.")
+        st.info(
+            "This room is closed: students see the last step and can no longer answer. "
+            "Reopen it to go on."
+        )
     left, middle, right = st.columns([1, 2.2, 1], gap="medium")
     composite, truth = lesson_page.step_composite(step)
     with left:
@@ -170,15 +304,17 @@ def teacher_view(room: rooms.Room, key: str, manifest, predictor, signature, hid
         link = student_link(room.code)
         st.markdown(f"Students open **{link}**  \nor type the code **{room.code}**")
         st.image(qr_png(link), width=150, caption="Scan to join")
+        st.caption(
+            "You lead from this browser. To lead from another device, open the student link "
+            "there and sign in with your PIN."
+        )
     with middle:
-        st.markdown(lesson.fill(step.text, lesson_page.step_facts(manifest)))
+        st.markdown(lesson.fill(step.text, lesson_page.step_facts(context.manifest)))
         if step.question:
             st.markdown(f"**{lesson_page.prompt_of(step)}**")
-            live_tally(room.code, room.step)
+        live_tally(room.code, room.step)
     if room.revealed or step.question is None:
-        lesson_page.show_answer(
-            step, composite, truth, manifest, predictor, signature, hidden, lesson_page.NOBODY
-        )
+        lesson_page.show_answer(step, composite, truth, context, lesson_page.NOBODY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,42 +322,53 @@ def teacher_view(room: rooms.Room, key: str, manifest, predictor, signature, hid
 # ---------------------------------------------------------------------------------------------
 
 
-def student_id() -> str:
-    """The student's random id, kept in the address so that a reload keeps the same vote."""
-    me = st.query_params.get("me", "")
-    try:
-        rooms.check_student(me)
-    except rooms.RoomError:
-        me = rooms.new_student_id()
-        st.query_params["me"] = me
-    return me
-
-
-def send_answer(code: str, step: lesson.Step, number: int, me: str) -> None:
+def answer(room_store_, code: str, step: lesson.Step, number: int, student: str) -> None:
     choice = st.session_state.get(f"room_guess_{number}")
-    if not choice or not valid(step, choice):
-        return
-    try:
-        store().answer(code, number, me, encode(choice))
-    except rooms.RoomError as error:
-        st.session_state.room_problem = str(error)
+    if choice and valid(step, choice):
+        room_store_.answer(code, number, student, encode(choice))
 
 
 @st.fragment(run_every=FOLLOW_EVERY)
 def follow_the_teacher(code: str, seen: int) -> None:
     """Redraws the page when the teacher changed the room (a step, the reveal, the closing)."""
-    room = store().room(code)
+    try:
+        room = store().room(code)
+    except rooms.STORE_ERRORS:
+        return  # the next tick tries again; the page stays as it is
     if room is None or room.version != seen:
         st.rerun(scope="app")
 
 
-def student_view(room: rooms.Room, manifest, predictor, signature, hidden) -> None:
-    me = student_id()
+def sign_in(room_store_, code: str, browser: str) -> None:
+    room_store_.sign_in(code, browser, st.session_state.get("teacher_pin", ""))
+    st.session_state.teacher_pin = ""
+
+
+def teacher_sign_in(code: str, browser: str) -> None:
+    with st.expander("Teacher? Lead this room from this device"):
+        st.text_input("The room's teacher PIN", type="password", key="teacher_pin")
+        st.button("Sign in", key="room_sign_in", on_click=act, args=(sign_in, code, browser))
+
+
+def join_once(room_store_, code: str, student: str) -> None:
+    """Counts this browser among the room's students (a store write only on the first run)."""
+    if st.session_state.get("joined_room") != code:
+        room_store_.join(code, student)
+        st.session_state.joined_room = code
+
+
+def student_view(room_store_, room: rooms.Room, student: str, context) -> None:
+    try:
+        join_once(room_store_, room.code, student)
+    except rooms.RoomError as error:
+        st.error(str(error))
+        return
     step = lesson.STEPS[room.step - 1]
     st.subheader(f"Step {room.step} of {len(lesson.STEPS)}: {step.title}")
     composite, truth = lesson_page.step_composite(step)
     lesson_page.show_composite(composite)
-    stored = decode(step, store().answer_of(room.code, room.step, me)) if step.question else None
+    stored = room_store_.answer_of(room.code, room.step, student) if step.question else None
+    stored = decode(step, stored) if step.question else None
     if step.question and not room.revealed:
         key = f"room_guess_{room.step}"
         if key not in st.session_state and stored is not None:
@@ -231,8 +378,8 @@ def student_view(room: rooms.Room, manifest, predictor, signature, hidden) -> No
             step.question.choices,
             selection_mode="multi" if step.question.several else "single",
             key=key,
-            on_change=send_answer,
-            args=(room.code, step, room.step, me),
+            on_change=act,
+            args=(answer, room.code, step, room.step, student),
             disabled=room.closed,
         )
         st.caption(
@@ -241,11 +388,10 @@ def student_view(room: rooms.Room, manifest, predictor, signature, hidden) -> No
             else "Choose your answer; the teacher reveals the models' answer."
         )
     elif room.revealed or step.question is None:
-        lesson_page.show_answer(
-            step, composite, truth, manifest, predictor, signature, hidden, stored
-        )
+        lesson_page.show_answer(step, composite, truth, context, stored)
     if not room.closed:
         follow_the_teacher(room.code, room.version)
+    teacher_sign_in(room.code, student)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,26 +399,35 @@ def student_view(room: rooms.Room, manifest, predictor, signature, hidden) -> No
 # ---------------------------------------------------------------------------------------------
 
 
-def show_room(manifest, predictor, signature, hidden: set[str]) -> None:
-    """The room of `?room=`, for its teacher or a student; a short message for a bad code."""
+def show_room(context) -> None:
+    """The page of `?room=`: the start form, the teacher's view or a student's; a message for
+    a bad code or a store that fails."""
+    for stale in ("key", "me"):  # identities once carried in the address are never used
+        if stale in st.query_params:
+            del st.query_params[stale]
+    try:
+        room_page(context)
+    except rooms.STORE_ERRORS as error:
+        unavailable(error)
+
+
+def room_page(context) -> None:
+    room_store_ = store()
+    browser = browser_id(room_store_.secret())
     requested = st.query_params.get("room", "")
-    if requested.lower() == "new":
-        room, key = store().create()
-        st.query_params.from_dict({"room": room.code, "key": key})
-        st.rerun()
-    room = store().room(requested)
+    if requested.strip().lower() == "new":
+        start_page(room_store_, browser)
+        return
+    room = room_store_.room(requested)
     if room is None:
         st.warning(
-            f"There is no open room with the code “{requested[:12]}”: it may have expired or "
-            "been mistyped. Ask your teacher for the code."
+            "There is no open room with this code: it may have ended or been mistyped. "
+            "Ask your teacher for the code."
         )
         return
     if problem := st.session_state.pop("room_problem", None):
         st.warning(problem)
-    key = st.query_params.get("key")
-    if key and store().is_teacher(room.code, key):
-        teacher_view(room, key, manifest, predictor, signature, hidden)
-        return
-    if key:
-        st.warning("This link's teacher key is not right: here is the student view.")
-    student_view(room, manifest, predictor, signature, hidden)
+    if room_store_.is_teacher(room.code, browser):
+        teacher_view(room, browser, context)
+    else:
+        student_view(room_store_, room, browser, context)

@@ -152,7 +152,9 @@ def sign_browser(browser: str, secret: bytes) -> str:
 def verified_browser(token: str | None, secret: bytes) -> str | None:
     """The browser id in `token` if the server signed it, else None (a missing, invented or
     altered cookie)."""
-    browser, _, _ = (token or "").partition(".")
+    if not isinstance(token, str):
+        return None
+    browser, _, _ = token.partition(".")
     if not BROWSER_ID.fullmatch(browser):
         return None
     return browser if hmac.compare_digest(sign_browser(browser, secret), token) else None

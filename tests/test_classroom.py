@@ -11,13 +11,15 @@ from demo import classroom_page, lesson, rooms
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 pytestmark = pytest.mark.slow  # every test here starts the app several times
-TEACHER_KEYS = {"room_back", "room_next", "room_reveal", "room_close"}
+TEACHER_KEYS = set(classroom_page.TEACHER_KEYS)
+PIN = "271828"
 
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MULTILABEL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv(classroom_page.PASSPHRASE_VARIABLE, raising=False)
     return tmp_path / "data"
 
 
@@ -26,10 +28,23 @@ def value(params, name):
     return found[0] if isinstance(found, list) else found
 
 
+def start_room(at, pin=PIN, passphrase=None):
+    """Fill the start form of `at` (a page at ?room=new) and submit it."""
+    fields = {field.label: field for field in at.text_input}
+    if passphrase is not None:
+        fields["This server's teacher passphrase"].input(passphrase)
+    next(f for label, f in fields.items() if "PIN" in label).input(pin)
+    at.button[0].click()  # the form's submit button
+    return at.run()
+
+
 def open_room(fixture_models, monkeypatch):
     teacher = start_app(APP, fixture_models, monkeypatch, {"room": "new"})
+    assert not teacher.exception and not keys(teacher) & TEACHER_KEYS
+    start_room(teacher)
     assert not teacher.exception
-    return teacher, value(teacher.query_params, "room"), value(teacher.query_params, "key")
+    assert set(teacher.query_params) == {"room"}  # the address holds the code and nothing else
+    return teacher, value(teacher.query_params, "room")
 
 
 def keys(at) -> set[str]:
@@ -38,13 +53,14 @@ def keys(at) -> set[str]:
 
 def texts(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    return "\n".join(parts + [e.value for e in (*at.info, *at.success, *at.warning)])
+    return "\n".join(parts + [e.value for e in (*at.info, *at.success, *at.warning, *at.error)])
 
 
 def test_a_teacher_leads_and_the_students_follow(fixture_models, monkeypatch, data_dir):
-    teacher, code, key = open_room(fixture_models, monkeypatch)
-    assert keys(teacher) >= TEACHER_KEYS
+    teacher, code = open_room(fixture_models, monkeypatch)
+    assert keys(teacher) >= TEACHER_KEYS - {"room_reopen"}
     assert f"?room={code}" in texts(teacher) and len(teacher.get("image")) == 2  # composite, QR
+    assert "**0 joined · 0 answered**" in texts(teacher)
     students = [start_app(APP, fixture_models, monkeypatch, {"room": code}) for _ in range(3)]
     first = lesson.STEPS[0]
     for index, student in enumerate(students):
@@ -55,7 +71,7 @@ def test_a_teacher_leads_and_the_students_follow(fixture_models, monkeypatch, da
         student.pills(key="room_guess_1").set_value(choice).run()
     students[0].pills(key="room_guess_1").set_value(first.question.choices[2]).run()  # a change
     teacher.run()
-    assert "**3 answered**" in texts(teacher)
+    assert "**3 joined · 3 answered**" in texts(teacher)
     assert classroom_page.counts(first, rooms.open_store(folder=data_dir).tally(code, 1)) == {
         "0": 0,
         "1": 1,
@@ -76,32 +92,83 @@ def test_a_teacher_leads_and_the_students_follow(fixture_models, monkeypatch, da
     assert "the answer is" not in texts(students[1])
 
 
-def test_a_student_cannot_act_as_the_teacher(fixture_models, monkeypatch, data_dir):
-    _, code, key = open_room(fixture_models, monkeypatch)
-    for query in ({"room": code, "key": "wrong"}, {"room": code, "key": ""}, {"room": code}):
+def test_a_closed_room_takes_no_answers_and_its_teacher_reopens_it(
+    fixture_models, monkeypatch, data_dir
+):
+    teacher, code = open_room(fixture_models, monkeypatch)
+    student = start_app(APP, fixture_models, monkeypatch, {"room": code})
+    teacher.button(key="room_close").click().run()
+    assert "This room is closed" in texts(teacher) and "room_reopen" in keys(teacher)
+    student.run()
+    assert student.pills(key="room_guess_1").disabled
+    teacher.button(key="room_reopen").click().run()
+    student.run()
+    assert not student.pills(key="room_guess_1").disabled
+    student.pills(key="room_guess_1").set_value("2").run()
+    assert rooms.open_store(folder=data_dir).tally(code, 1) == {"2": 1}
+
+
+def test_old_teacher_links_and_invented_ids_give_no_control(fixture_models, monkeypatch, data_dir):
+    teacher, code = open_room(fixture_models, monkeypatch)
+    for query in ({"room": code, "key": "anything"}, {"room": code, "me": "a" * 32}):
         at = start_app(APP, fixture_models, monkeypatch, query)
         assert not at.exception and not keys(at) & TEACHER_KEYS
-        if query.get("key"):
-            assert "teacher key is not right" in at.warning[0].value
-    with pytest.raises(rooms.RoomError):
-        rooms.open_store(redis_url="", folder=data_dir).lead(code, key[:-1], step=5)
+        assert set(at.query_params) == {"room"}  # the stale parameter is dropped
+    assert "room_next" in keys(teacher.run())
 
 
-@pytest.mark.parametrize("code", ["ZZZZZ", "abc", "<b>x</b>", ""])
+def test_a_second_device_leads_with_the_pin_and_wrong_pins_are_limited(
+    fixture_models, monkeypatch, data_dir
+):
+    _, code = open_room(fixture_models, monkeypatch)
+    phone = start_app(APP, fixture_models, monkeypatch, {"room": code})
+    phone.text_input(key="teacher_pin").input("999999")
+    phone.button(key="room_sign_in").click().run()
+    assert "not this room's teacher PIN (4 tries left)" in texts(phone)
+    assert not keys(phone) & TEACHER_KEYS
+    phone.text_input(key="teacher_pin").input(PIN)
+    phone.button(key="room_sign_in").click().run()
+    assert "room_next" in keys(phone) and "**0 joined" in texts(phone)
+
+
+@pytest.mark.parametrize("code", ["ZZZZZ", "abc", "<b>x</b>", "", "[x](https://evil.example)"])
 def test_an_unknown_or_malformed_code_gets_a_short_message(
     fixture_models, monkeypatch, data_dir, code
 ):
     at = start_app(APP, fixture_models, monkeypatch, {"room": code})
     assert not at.exception
     assert "There is no open room" in at.warning[0].value
+    assert "evil" not in texts(at) and "<b>" not in texts(at)
 
 
-def test_a_student_s_id_stays_in_the_address_and_counts_once(fixture_models, monkeypatch, data_dir):
-    _, code, _ = open_room(fixture_models, monkeypatch)
-    student = start_app(APP, fixture_models, monkeypatch, {"room": code})
-    me = value(student.query_params, "me")
-    student.pills(key="room_guess_1").set_value("3").run()
-    again = start_app(APP, fixture_models, monkeypatch, {"room": code, "me": me})  # a reload
-    assert again.pills(key="room_guess_1").value == "3"
-    again.pills(key="room_guess_1").set_value("2").run()
-    assert rooms.open_store(redis_url="", folder=data_dir).tally(code, 1) == {"2": 1}
+def test_back_to_the_start_address_creates_no_room(fixture_models, monkeypatch, data_dir):
+    first = start_app(APP, fixture_models, monkeypatch, {"room": "new"})
+    again = start_app(APP, fixture_models, monkeypatch, {"room": "new"})  # Back, or a reload
+    store = rooms.open_store(folder=data_dir)
+    assert store.connection().execute("SELECT COUNT(*) FROM rooms").fetchone()[0] == 0
+    assert not first.exception and not again.exception and "Start a room" in again.button[0].label
+
+
+def test_a_deployment_passphrase_guards_starting_a_room(fixture_models, monkeypatch, data_dir):
+    monkeypatch.setenv(classroom_page.PASSPHRASE_VARIABLE, "correct horse battery")
+    at = start_app(APP, fixture_models, monkeypatch, {"room": "new"})
+    start_room(at, passphrase="wrong")
+    assert "not this server's teacher passphrase" in texts(at)
+    assert value(at.query_params, "room") == "new"
+    start_room(at, passphrase="correct horse battery")
+    assert rooms.normal_code(value(at.query_params, "room"))
+
+
+def test_a_store_that_fails_shows_a_message_and_the_free_page_still_works(
+    fixture_models, monkeypatch, tmp_path
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MULTILABEL_DATA_DIR", str(blocker / "data"))  # cannot be created
+    at = start_app(APP, fixture_models, monkeypatch, {"room": "ABCDE"})
+    assert not at.exception and "class-room service is unavailable" in at.error[0].value
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    at = start_app(APP, fixture_models, monkeypatch, {"room": "new"})
+    assert not at.exception and "class-room service is unavailable" in at.error[0].value
+    free = start_app(APP, fixture_models, monkeypatch)
+    assert not free.exception and not free.error
