@@ -13,10 +13,13 @@ every chart is a Vega-Lite spec built once per process, with only its data fille
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from demo import classroom_page, lesson, lesson_page, panels, report, resources, url
+from demo.context import PageContext
 
 VIEW_NAMES = {
     url.ALL_MODELS: "all side by side",
@@ -49,7 +52,7 @@ def view_control() -> str:
     )
 
 
-def model_choice(manifest, hidden: set[str]) -> tuple[str, str]:
+def model_choice(manifest, hidden: frozenset[str]) -> tuple[str, str]:
     """(training-data family, view): a change reruns the whole page, the report included."""
     if "models" in hidden:
         return st.session_state.data, st.session_state.view
@@ -62,9 +65,11 @@ def model_choice(manifest, hidden: set[str]) -> tuple[str, str]:
 
 
 @st.fragment
-def workbench(folder: str, data: str, view: str, hidden: set[str]) -> None:
+def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None:
     """Compose (or upload) an image and see what `view` of the `data` family's models say: a
-    click here reruns only this."""
+    click here reruns only this. It looks the models up itself rather than taking the page's
+    context: a rerun of the fragment alone keeps the arguments of the last full run, and the
+    model files may have changed since."""
     signature = resources.models_signature(folder)
     manifest, _ = resources.manifest_for(folder, signature)
     predictor, _ = resources.load_predictor(folder, signature)
@@ -133,7 +138,7 @@ def header() -> None:
     )
 
 
-def main() -> None:
+def configure_page() -> None:
     st.set_page_config(
         page_title="Multi-label vs multi-class",
         page_icon="🧩",
@@ -142,52 +147,84 @@ def main() -> None:
     )
     resources.server_sockets_without_nagle()
     st.html(COMPACT)
-    hidden, problems = url.hidden_controls(st.query_params.get("hide"))
-    step, step_problems = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))
-    in_room = "room" in st.query_params
-    if step is None and not in_room:
-        header()
-    elif step is not None and st.query_params.get("step") != str(step):
-        st.query_params["step"] = str(step)
+
+
+def page_context() -> PageContext | None:
+    """Everything the views draw from, built once per run; None, with a message why, when the
+    page cannot be drawn."""
     folder = resources.models_folder()
     signature = resources.models_signature(folder)
     manifest, problem = resources.manifest_for(folder, signature)
     if manifest is None:
         st.error(problem)
-        return
+        return None
+    if not warn_about_the_address(manifest):
+        return None
+    hidden, _ = url.hidden_controls(st.query_params.get("hide"))
+    predictor, model_errors = resources.load_predictor(folder, signature)
+    return PageContext(folder, manifest, predictor, signature, frozenset(hidden), model_errors)
+
+
+def warn_about_the_address(manifest) -> bool:
+    """Restores the controls from the address (once per session) and warns about the parameters
+    it ignored; False, with a message why, when the gallery cannot be read."""
     try:
         sizes = resources.gallery_sizes(str(GALLERY_PATH))
     except ValueError as error:
         st.error(f"{error} Rebuild it with `python -m core.gallery`.")
-        return
+        return False
     families = [family.data for family in manifest.families]
-    problems += step_problems + url.restore_state_from_url(sizes, families)
+    problems = url.address_problems(sizes, families, len(lesson.STEPS))
     if problems:
         st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
-    predictor, model_errors = resources.load_predictor(folder, signature)
-    if in_room:
-        classroom_page.show_room(manifest, predictor, signature, hidden)
-    elif step is not None:
-        lesson_page.show_step(step, manifest, predictor, signature, hidden)
-    else:
-        if model_errors:
-            st.error("\n".join(f"- {message}" for message in model_errors.values()))
-        free_page(folder, manifest, hidden)
-    rerun_after_reconnecting()
-    resources.freeze_loaded_objects()
+    return True
 
 
-def free_page(folder: str, manifest, hidden: set[str]) -> None:
+def free_page(context: PageContext) -> None:
     """The workbench and, below it, the test-set report."""
-    data, view = model_choice(manifest, hidden)
-    workbench(folder, data, view, hidden)
+    if context.model_errors:
+        st.error("\n".join(f"- {message}" for message in context.model_errors.values()))
+    data, view = model_choice(context.manifest, context.hidden)
+    workbench(context.folder, data, view, context.hidden)
     st.caption(
         "The page's state is in its address: copy the link to share this composite, "
         "threshold, training data and view."
     )
-    if "results" not in hidden:
+    if "results" not in context.hidden:
         st.header("On the test composites")
-        report.show_report(manifest, data)
+        report.show_report(context.manifest, data)
+
+
+def lesson_view(context: PageContext) -> None:
+    """The lesson step of `?step=`, the nearest one (written back) when it is out of range."""
+    number, _ = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))
+    url.write_step(number)
+    lesson_page.show_step(number, context)
+
+
+# (the address parameter that selects a view, the view): the first one in the address draws the
+# page; with none of them, the free page does.
+ROUTES = (
+    ("room", classroom_page.show_room),
+    ("step", lesson_view),
+)
+
+
+def chosen_view() -> Callable[[PageContext], None]:
+    return next((view for name, view in ROUTES if name in st.query_params), free_page)
+
+
+def main() -> None:
+    configure_page()
+    view = chosen_view()
+    if view is free_page:
+        header()
+    context = page_context()
+    if context is None:
+        return
+    view(context)
+    rerun_after_reconnecting()
+    resources.freeze_loaded_objects()
 
 
 if __name__ == "__main__":

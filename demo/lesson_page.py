@@ -13,6 +13,7 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from demo import lesson, panels, report, resources
+from demo.context import PageContext
 
 
 def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +125,7 @@ class Shown:
     entries: list  # the step's models, manifest entries
     predictions: dict  # {model name: Prediction}
     manifest: object
-    hidden: set[str]
+    hidden: frozenset[str]
 
 
 def label_panel(shown: Shown) -> None:
@@ -210,19 +211,21 @@ def show_composite(composite) -> None:
     )
 
 
-def show_answer(step, composite, truth, manifest, predictor, signature, hidden, guess) -> None:
+def show_answer(step, composite, truth, context: PageContext, guess) -> None:
     """After the reveal: the step's panels beside the verdict on `guess` (the student's answer,
-    or None for a teacher) and the step's controls."""
+    or NOBODY for a teacher) and the step's controls, drawn from the page's `context`."""
     charts_column, talk_column = st.columns([2, 1], gap="medium")
+    predictor = context.predictor
     missing = [n for n in step.models if predictor is None or n not in predictor.names]
     if missing:
         talk_column.error(f"This step needs the model(s) {', '.join(missing)}, which did not load.")
         return
     predictions = (
-        resources.predict_composite(predictor, signature, composite) if step.models else {}
+        resources.predict_composite(predictor, context.signature, composite) if step.models else {}
     )
+    manifest = context.manifest
     entries = [manifest.by_name(name) for name in step.models]
-    shown = Shown(step, composite, truth, entries, predictions, manifest, hidden)
+    shown = Shown(step, composite, truth, entries, predictions, manifest, context.hidden)
     with talk_column:
         if step.question:
             verdict(step, truth, predictions, step_facts(manifest), guess)
@@ -235,12 +238,12 @@ def show_answer(step, composite, truth, manifest, predictor, signature, hidden, 
                 PANELS[name](shown)
 
 
-def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> None:
+def show_step(number: int, context: PageContext) -> None:
     """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
     after it, the composite, the step's panels, and the question with the verdict beside them."""
     step = lesson.STEPS[number - 1]
     navigation(number, len(lesson.STEPS))
-    st.markdown(lesson.fill(step.text, step_facts(manifest)))
+    st.markdown(lesson.fill(step.text, step_facts(context.manifest)))
     composite, truth = step_composite(step)
     revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
     left, right = st.columns([1, 3], gap="medium")
@@ -251,4 +254,4 @@ def show_step(number: int, manifest, predictor, signature, hidden: set[str]) -> 
             ask(step)
             return
         guess = st.session_state.get(f"answer_{step.slug}")
-        show_answer(step, composite, truth, manifest, predictor, signature, hidden, guess)
+        show_answer(step, composite, truth, context, guess)
