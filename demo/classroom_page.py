@@ -339,15 +339,25 @@ def follow_the_teacher(code: str, seen: int) -> None:
         st.rerun(scope="app")
 
 
-def sign_in(room_store_, code: str, browser: str) -> None:
-    room_store_.sign_in(code, browser, st.session_state.get("teacher_pin", ""))
-    st.session_state.teacher_pin = ""
+def sign_in(code: str, browser: str) -> None:
+    """The Sign in button's callback: the PIN field is emptied whatever the outcome."""
+    pin, st.session_state.teacher_pin = st.session_state.get("teacher_pin", ""), ""
+    try:
+        store().sign_in(code, browser, pin)
+    except rooms.RoomError as error:
+        st.session_state.sign_in_problem = str(error)
+    except rooms.STORE_ERRORS:
+        st.session_state.sign_in_problem = "The class-room service did not answer: try again."
 
 
 def teacher_sign_in(code: str, browser: str) -> None:
-    with st.expander("Teacher? Lead this room from this device"):
-        st.text_input("The room's teacher PIN", type="password", key="teacher_pin")
-        st.button("Sign in", key="room_sign_in", on_click=act, args=(sign_in, code, browser))
+    """A toggle (it keeps its state across reruns, unlike an expander) that opens the PIN field."""
+    if not st.toggle("I am this room's teacher: lead it from this device", key="teacher_sign_in"):
+        return
+    if problem := st.session_state.pop("sign_in_problem", None):
+        st.warning(problem)
+    st.text_input("The room's teacher PIN", type="password", key="teacher_pin")
+    st.button("Sign in", key="room_sign_in", on_click=sign_in, args=(code, browser))
 
 
 def join_once(room_store_, code: str, student: str) -> None:

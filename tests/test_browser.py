@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import streamlit_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
@@ -26,50 +23,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-
-    folder = os.environ.get("MULTILABEL_MODELS_DIR")
-    port = free_port()
-    env = dict(os.environ)
-    if folder:
-        env["MULTILABEL_MODELS_DIR"] = folder
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "demo/app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline or process.poll() is not None:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
+    folder = tmp_path_factory.mktemp("server")
+    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def wait_for_query(page, fragment: str) -> None:
@@ -79,27 +35,6 @@ def wait_for_query(page, fragment: str) -> None:
 
 def wait_for_text(page, text: str) -> None:
     page.wait_for_function(f"() => document.body.innerText.includes({text!r})", timeout=90_000)
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium, headless, driven by Playwright (which never downloads a browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_compose_threshold_and_charts_in_a_real_browser(server, chromium):

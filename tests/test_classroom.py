@@ -122,6 +122,7 @@ def test_a_second_device_leads_with_the_pin_and_wrong_pins_are_limited(
 ):
     _, code = open_room(fixture_models, monkeypatch)
     phone = start_app(APP, fixture_models, monkeypatch, {"room": code})
+    phone.toggle(key="teacher_sign_in").set_value(True).run()
     phone.text_input(key="teacher_pin").input("999999")
     phone.button(key="room_sign_in").click().run()
     assert "not this room's teacher PIN (4 tries left)" in texts(phone)

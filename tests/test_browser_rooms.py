@@ -1,0 +1,128 @@
+"""A class room in real Chromium, tried as a room of students with phones would: the projected
+address and text, a second browser, two tabs, another student's address, Back and reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import streamlit_server
+from test_browser import ARTIFACTS, CHROMIUM, IDLE, wait_for_text
+
+from demo import rooms
+from demo.classroom_page import COOKIE
+from demo.rooms_sqlite import SQLiteStore
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+PIN = "teach2026"
+TEACHER_BUTTONS = ("Back", "Next", "Reveal", "Close room", "Reopen room")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rooms")
+    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+        yield url, SQLiteStore(folder / "rooms.sqlite3")
+
+
+def settled(page) -> None:
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def teacher_buttons(page) -> list[str]:
+    return [name for name in TEACHER_BUTTONS if page.get_by_role("button", name=name).count()]
+
+
+def start_a_room(context, url: str):
+    """(page, code): a teacher's page that started a room from the start form."""
+    page = context.new_page()
+    page.goto(f"{url}/?room=new")
+    page.get_by_label("Choose a teacher PIN (6 or more letters or digits)", exact=True).fill(PIN)
+    page.get_by_role("button", name="Start a room").click()
+    wait_for_text(page, "Scan to join")
+    settled(page)
+    code = re.search(r"room=([A-Z0-9]{5})$", page.url)[1]
+    return page, code
+
+
+def browser_of(context) -> str:
+    """The browser id the server signed into `context`'s cookie."""
+    token = next(c["value"] for c in context.cookies() if c["name"] == COOKIE)
+    return token.partition(".")[0]
+
+
+def answer(page, choice: str) -> None:
+    page.locator('[data-testid="stButtonGroup"] button', has_text=re.compile(f"^{choice}$")).click()
+    wait_for_text(page, "Your answer is counted")
+    settled(page)
+
+
+def test_the_projected_address_and_text_give_a_second_browser_no_control(served, chromium):
+    url, store = served
+    teacher, code = start_a_room(chromium.new_context(viewport={"width": 1280, "height": 720}), url)
+    assert teacher.url.endswith(f"/?room={code}")  # no key, nothing secret in the address
+    assert teacher_buttons(teacher) == ["Back", "Next", "Reveal", "Close room"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    teacher.screenshot(path=str(ARTIFACTS / "room-teacher.png"))
+    shown = teacher.inner_text("body")
+    links = [m for m in re.findall(r"https?://\S+", shown)] + [teacher.url]
+    student = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+    for address in links:
+        student.goto(address)
+        wait_for_text(student, "Step 1 of")
+        settled(student)
+        assert teacher_buttons(student) == [], address
+    student.get_by_text("I am this room's teacher").click()
+    for guess in ("123456", code, "000000", "teach2025", "password", PIN):
+        student.get_by_label("The room's teacher PIN").fill(guess)
+        student.get_by_role("button", name="Sign in").click()
+        wait_for_text(student, "PIN")
+        settled(student)
+    wait_for_text(student, "sign-in is paused")
+    assert teacher_buttons(student) == []
+    teacher.reload()  # the teacher's own browser still leads, from its cookie
+    wait_for_text(teacher, "Scan to join")
+    assert "Next" in teacher_buttons(teacher)
+
+
+def test_two_tabs_count_once_and_another_student_s_address_changes_nothing(served, chromium):
+    url, store = served
+    _, code = start_a_room(chromium.new_context(viewport={"width": 1280, "height": 720}), url)
+    alice = chromium.new_context()
+    first = alice.new_page()
+    first.goto(f"{url}/?room={code}")
+    wait_for_text(first, "Step 1 of")
+    answer(first, "3")
+    second = alice.new_page()  # a second tab of the same browser
+    second.goto(f"{url}/?room={code}")
+    wait_for_text(second, "Your answer is counted")
+    answer(second, "4 or more")
+    assert store.tally(code, 1) == {"4 or more": 1} and store.joined(code) == 1
+    bob = chromium.new_context().new_page()  # opens Alice's address, id and all
+    bob.goto(f"{first.url}&me={browser_of(alice)}")
+    wait_for_text(bob, "Choose your answer")
+    answer(bob, "0")
+    assert store.tally(code, 1) == {"4 or more": 1, "0": 1} and store.joined(code) == 2
+    assert store.answer_of(code, 1, browser_of(alice)) == "4 or more"
+
+
+def test_back_and_reload_on_the_teacher_s_page_create_no_room(served, chromium):
+    url, store = served
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
+    teacher, code = start_a_room(context, url)
+    mine = store.rooms_of(browser_of(context))
+    teacher.go_back()
+    wait_for_text(teacher, "Start a class room")
+    settled(teacher)
+    teacher.reload()
+    wait_for_text(teacher, "Start a class room")
+    settled(teacher)
+    assert store.rooms_of(browser_of(context)) == mine == [code]
+    teacher.go_forward()
+    wait_for_text(teacher, "Scan to join")
+    assert "Next" in teacher_buttons(teacher)
+    assert rooms.normal_code(code) == code
