@@ -48,6 +48,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from demo.rooms import counts_in_tally_text
+
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ANSWER_TIMEOUT = 60.0  # seconds without `script_finished` before an interaction counts as lost
@@ -169,8 +171,8 @@ class Session:
         elif kind in ("slider", "button", "button_group"):
             widget_id = getattr(element, kind).id
             self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, delta.fragment_id)
-        elif kind == "markdown" and element.markdown.body.endswith(" answered**"):
-            self.answered = int(element.markdown.body.strip("*").split()[0])
+        elif kind == "markdown" and (counted := counts_in_tally_text(element.markdown.body)):
+            self.answered = counted[1]
             self.answered_fragment = delta.fragment_id
 
 
@@ -375,14 +377,15 @@ def soak_table(rows: list[dict], killed: dict, tally: Tally) -> tuple[str, int]:
 ROOM_CHOICES = ("0", "1", "2", "3", "4 or more")  # the first step's question
 
 
-async def open_session(host, port, query, tally):
-    """(websocket, Session after its first run, cookie) of a page opened at `query`."""
+async def open_session(host, port, query, tally, browser_cookie=""):
+    """(websocket, Session after its first run, cookie) of a page opened at `query`, sending
+    `browser_cookie` (the class room's browser identity) as a browser that has one does."""
     import websockets
 
     status, cookies = await http_get(host, port, "/")
     if status != 200:
         raise OSError(f"/ -> {status}")
-    cookie = "; ".join(cookies)
+    cookie = "; ".join([*cookies, browser_cookie] if browser_cookie else cookies)
     STUDENT_WORKER.set(cookie.partition("=")[2])
     socket_ = await websockets.connect(
         f"ws://{host}:{port}/_stcore/stream",
@@ -430,9 +433,9 @@ async def room_student(host, port, code, window, seed, tally, answers) -> None:
         tally.error("dropped socket", f"{type(error).__name__}: {error}")
 
 
-async def room_teacher(host, port, code, key, expected, tally, done) -> dict:
+async def room_teacher(host, port, code, cookie, expected, tally, done) -> dict:
     """Redraw the teacher's tally until it counts `expected` answers; returns when."""
-    socket_, session = await open_session(host, port, f"room={code}&key={key}", tally)
+    socket_, session = await open_session(host, port, f"room={code}", tally, cookie)
     async with socket_:
         while not done.is_set() or session.answered < expected:
             await asyncio.sleep(0.25)
@@ -446,10 +449,16 @@ async def room_teacher(host, port, code, key, expected, tally, done) -> dict:
 
 
 async def room_class(host, port, store, students, window, tally) -> dict:
-    room, key = store.create()
+    from demo import rooms
+
+    teacher_browser = rooms.new_browser_id()
+    room = store.create(teacher_browser, "bench2026")
+    cookie = f"{rooms.BROWSER_COOKIE}={rooms.sign_browser(teacher_browser, store.secret())}"
     answers: list[float] = []
     done = asyncio.Event()
-    teacher = asyncio.ensure_future(room_teacher(host, port, room.code, key, students, tally, done))
+    teacher = asyncio.ensure_future(
+        room_teacher(host, port, room.code, cookie, students, tally, done)
+    )
     await asyncio.gather(
         *(room_student(host, port, room.code, window, n, tally, answers) for n in range(students))
     )
@@ -467,10 +476,15 @@ async def room_class(host, port, store, students, window, tally) -> dict:
 
 
 def store_seconds_per_answer(store, calls: int = 200) -> float:
-    room, _ = store.create()
+    from demo import rooms
+
+    room = store.create(rooms.new_browser_id(), "bench2026")
+    students = [rooms.new_browser_id() for _ in range(calls)]
+    for student in students:
+        store.join(room.code, student)
     started = time.perf_counter()
-    for index in range(calls):
-        store.answer(room.code, 1, f"bench{index:012d}", ROOM_CHOICES[index % 5])
+    for index, student in enumerate(students):
+        store.answer(room.code, 1, student, ROOM_CHOICES[index % 5])
     return (time.perf_counter() - started) / calls
 
 
@@ -482,7 +496,19 @@ def start_redis() -> tuple[subprocess.Popen, str]:
         raise SystemExit("redis-server is not installed (apt-get install redis-server).")
     port = free_port()
     process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory-policy",
+            "noeviction",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

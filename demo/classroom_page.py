@@ -33,7 +33,6 @@ FOLLOW_EVERY = "2s"  # how often a student's page looks for the teacher's change
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
 RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
-COOKIE = "multilabel_browser"
 COOKIE_SECONDS = 7 * 24 * 3600
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
 PASSPHRASE_TRIES = 5  # wrong passphrases one page session may try
@@ -105,7 +104,9 @@ def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
 
 def cookie_script(token: str) -> str:
     """A script that keeps `token` in this browser's cookie for the demo's address."""
-    cookie = json.dumps(f"{COOKIE}={token}; Max-Age={COOKIE_SECONDS}; Path=/; SameSite=Lax")
+    cookie = json.dumps(
+        f"{rooms.BROWSER_COOKIE}={token}; Max-Age={COOKIE_SECONDS}; Path=/; SameSite=Lax"
+    )
     secure = '(location.protocol === "https:" ? "; Secure" : "")'
     return f"<script>document.cookie = {cookie} + {secure};</script>"
 
@@ -115,7 +116,7 @@ def browser_id(secret: bytes) -> str:
     which a script on the page puts into the cookie (the next tab or reload sends it)."""
     state = st.session_state
     if "browser" not in state:
-        known = rooms.verified_browser(st.context.cookies.get(COOKIE), secret)
+        known = rooms.verified_browser(st.context.cookies.get(rooms.BROWSER_COOKIE), secret)
         state.browser_known = known is not None
         state.browser = known or rooms.new_browser_id()
     if not state.browser_known:

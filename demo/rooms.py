@@ -74,6 +74,9 @@ def counts_in_tally_text(text: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
+BROWSER_COOKIE = "multilabel_browser"  # the cookie that holds a browser's signed id
+
+
 class RoomError(ValueError):
     """An unknown or expired room, a browser that may not lead it, or an answer that cannot be
     counted; the message says why and can be shown as it is."""

@@ -10,7 +10,6 @@ from conftest import streamlit_server
 from test_browser import ARTIFACTS, CHROMIUM, IDLE, wait_for_text
 
 from demo import rooms
-from demo.classroom_page import COOKIE
 from demo.rooms_sqlite import SQLiteStore
 
 pytestmark = [
@@ -51,7 +50,7 @@ def start_a_room(context, url: str):
 
 def browser_of(context) -> str:
     """The browser id the server signed into `context`'s cookie."""
-    token = next(c["value"] for c in context.cookies() if c["name"] == COOKIE)
+    token = next(c["value"] for c in context.cookies() if c["name"] == rooms.BROWSER_COOKIE)
     return token.partition(".")[0]
 
 
