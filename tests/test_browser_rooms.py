@@ -40,6 +40,9 @@ def start_a_room(context, url: str):
     """(page, code): a teacher's page that started a room from the start form."""
     page = context.new_page()
     page.goto(f"{url}/?room=new")
+    settled(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "room-start.png"))
     page.get_by_label("Choose a teacher PIN (6 or more letters or digits)", exact=True).fill(PIN)
     page.get_by_role("button", name="Start a room").click()
     wait_for_text(page, "Scan to join")
@@ -75,6 +78,7 @@ def test_the_projected_address_and_text_give_a_second_browser_no_control(served,
         wait_for_text(student, "Step 1 of")
         settled(student)
         assert teacher_buttons(student) == [], address
+    student.screenshot(path=str(ARTIFACTS / "room-student-phone.png"))
     student.get_by_text("I am this room's teacher").click()
     for guess in ("123456", code, "000000", "teach2025", "password", PIN):
         student.get_by_label("The room's teacher PIN").fill(guess)
