@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -31,7 +34,13 @@ def kubernetes_objects(name: str = "multilabel-demo") -> dict[str, dict]:
 def test_class_rooms_live_in_redis_that_only_the_app_reaches():
     app = kubernetes_objects()
     redis = kubernetes_objects("multilabel-demo-redis")
-    assert set(redis) == {"Deployment", "Service", "NetworkPolicy"}
+    assert set(redis) == {
+        "Deployment",
+        "Service",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "PodDisruptionBudget",
+    }
     container = app["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     url = next(e["value"] for e in container["env"] if e["name"] == "REDIS_URL")
     host, port = url.removeprefix("redis://").split("/")[0].split(":")
@@ -50,13 +59,62 @@ def test_class_rooms_live_in_redis_that_only_the_app_reaches():
     assert "redis" in compose["services"] and compose["services"]["redis"]["restart"]
 
 
+def redis_options(arguments: list[str]) -> dict[str, str]:
+    """{"--appendonly": "yes", ...} of redis-server's command line."""
+    return dict(zip(arguments[::2], arguments[1::2], strict=True))
+
+
+def test_a_full_or_restarted_redis_keeps_what_it_holds():
+    redis = kubernetes_objects("multilabel-demo-redis")
+    deployment = redis["Deployment"]
+    pod = deployment["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    compose_redis = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["redis"]
+    for options in (
+        redis_options(container["args"]),
+        redis_options(compose_redis["command"][1:]),
+    ):
+        # A full Redis refuses new rooms rather than evict live ones ...
+        assert options["--maxmemory-policy"] == "noeviction"
+        assert options["--maxmemory"]
+        # ... and every write goes to an append-only file, flushed each second.
+        assert options["--appendonly"] == "yes" and options["--appendfsync"] == "everysec"
+    # The append-only file lives on a volume that outlives the container and the pod.
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == "/data")
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == mount["name"])
+    claim = redis["PersistentVolumeClaim"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # one pod holds the volume
+    assert any(v.endswith(":/data") for v in compose_redis["volumes"])
+    named = compose_redis["volumes"][0].split(":")[0]
+    assert named in yaml.safe_load((DEPLOY / "compose.yaml").read_text())["volumes"]
+    # A drain waits for the teacher's Redis instead of evicting it during a lesson.
+    budget = redis["PodDisruptionBudget"]["spec"]
+    assert budget["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert budget["maxUnavailable"] == 0
+    # Still locked down: non-root, read-only root, no capabilities.
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    context = container["securityContext"]
+    assert context["readOnlyRootFilesystem"] and context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/data"}
+    # The app waits for a Redis that answers.
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "redis-cli" in compose_redis["healthcheck"]["test"]
+
+
 def test_dockerfile_runs_the_app_as_a_user_with_a_health_check():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     instructions = [line for line in dockerfile.splitlines() if line and not line.startswith("#")]
     assert re.match(r"FROM python:3\.1\d-slim$", instructions[0])
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
-    assert any(line.startswith("HEALTHCHECK") for line in instructions) and HEALTH in dockerfile
+    assert any(line.startswith("HEALTHCHECK") for line in instructions)
+    assert '"demo.health", "--port", "8501"' in dockerfile  # the store and /_stcore/health
     assert "--constraint constraints.txt" in dockerfile
     assert '"streamlit", "run", "demo/app.py"' in dockerfile
     # Every path copied into the image exists in the repository, the models and gallery too.
@@ -67,6 +125,22 @@ def test_dockerfile_runs_the_app_as_a_user_with_a_health_check():
         assert (REPO / source).exists(), source
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored and "models/checkpoints" in ignored
+    assert "data" in ignored  # a developer's class rooms stay out of the image
+
+
+def test_the_image_keeps_its_sqlite_store_in_a_volume_its_user_owns():
+    """A plain `docker run` (no REDIS_URL) opens its rooms in a folder the app's user can write."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    joined = dockerfile.replace("\\\n", " ")
+    folder = re.search(r"MULTILABEL_DATA_DIR=(\S+)", joined)[1]
+    user = [line.split()[1] for line in joined.splitlines() if line.startswith("USER ")][-1]
+    assert f"mkdir -p {folder}" in joined and f"chown {user}:{user} {folder}" in joined
+    assert f"VOLUME {folder}" in joined
+    assert joined.index(f"VOLUME {folder}") > joined.index(f"chown {user}:{user} {folder}")
+    # Kubernetes' pods (read-only root) keep their rooms in Redis, never in that folder.
+    container = kubernetes_objects()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert any(e["name"] == "REDIS_URL" and e["value"] for e in container["env"])
+    assert folder not in {m["mountPath"] for m in container["volumeMounts"]}
 
 
 def test_kubernetes_manifests_fit_together():
@@ -96,17 +170,27 @@ def test_kubernetes_manifests_fit_together():
     assert objects["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     container = pod["spec"]["containers"][0]
     port_names = {port["name"] for port in container["ports"]}
+    # Not ready before the store answers and the page has run once (the models are loaded);
+    # then ready and alive while Streamlit answers: a Redis outage mid-lesson takes no pod out.
+    startup = container["startupProbe"]["exec"]["command"]
+    assert startup[:2] == ["sh", "-c"]
+    assert startup[2] == "python -m demo.health && python -m demo.warmup 8501"
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == HEALTH
         assert container[probe]["httpGet"]["port"] in port_names
-    # Not ready before the page has run once: the models are loaded.
-    assert container["startupProbe"]["exec"]["command"][-2:] == ["demo.warmup", "8501"]
     assert container["resources"]["requests"]["cpu"]  # the autoscaler needs a CPU request
     assert service["spec"]["ports"][0]["targetPort"] in port_names
     ingress = objects["Ingress"]
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    # HTTPS for every host, with a certificate cert-manager gets; plain HTTP is redirected.
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    (tls,) = ingress["spec"]["tls"]
+    assert set(tls["hosts"]) == hosts and tls["secretName"]
+    assert annotations["cert-manager.io/cluster-issuer"]
+    assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+    assert annotations["nginx.ingress.kubernetes.io/session-cookie-secure"] == "true"
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == service["metadata"]["name"]
     assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
@@ -197,3 +281,145 @@ def test_checkov_finds_nothing_a_cluster_admin_would_reject():
         "\n".join(path.read_text() for path in (DEPLOY / "kubernetes").glob("*.yaml")),
     ):
         assert "=" in line and len(line.split("=", 1)[1]) > 20  # a reason, not just a code
+
+
+def health_check(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m demo.health` as a probe runs it: SQLite rooms in `data_dir`, no Redis."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["MULTILABEL_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "demo.health", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A data folder the store cannot write: read-only, or (as root, whom chmod does not stop)
+    one below a regular file."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder
+    (tmp_path / "file").write_text("not a folder")
+    return tmp_path / "file" / "sub"
+
+
+def test_the_health_check_passes_with_a_store_that_answers(tmp_path):
+    result = health_check(tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and (tmp_path / "data" / "rooms.sqlite3").exists()
+
+
+def test_the_health_check_fails_with_a_message_when_the_store_cannot_be_written(tmp_path):
+    folder = unwritable_folder(tmp_path)
+    try:
+        result = health_check(folder)
+    finally:
+        if folder.name == "read-only":
+            folder.chmod(0o700)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("health: the class-room store"), lines
+    assert "Traceback" not in result.stderr
+
+
+def test_the_health_check_fails_when_the_worker_does_not_answer(tmp_path):
+    result = health_check(tmp_path / "data", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr.startswith("health: http://127.0.0.1:")
+    assert "/_stcore/health does not answer" in result.stderr
+
+
+def test_the_health_check_reports_a_store_that_stops_answering(monkeypatch, capsys):
+    from demo import health, rooms
+
+    class Gone:
+        def ping(self):
+            raise rooms.STORE_ERRORS[0]("the disk went away")
+
+    monkeypatch.setattr(rooms, "open_store", lambda: Gone())
+    assert health.main([]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith("health: the class-room store does not answer") and "disk" in message
+
+    class Answers:
+        def ping(self):
+            pass
+
+    monkeypatch.setattr(rooms, "open_store", lambda: Answers())
+    assert health.main([]) == 0
+
+
+def test_the_health_check_reports_a_redis_that_is_not_there(monkeypatch, capsys):
+    from demo import health
+
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    assert health.main([]) == 1
+    assert capsys.readouterr().err.startswith("health: the class-room store")
+
+
+def test_the_health_check_imports_neither_tensorflow_nor_streamlit():
+    code = (
+        "import sys, demo.health; "
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'streamlit'}; "
+        "print(heavy); sys.exit(bool(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_redis_with_the_deployment_options_refuses_when_full_and_survives_a_restart(
+    tmp_path,
+):
+    import redis
+
+    options = redis_options(
+        yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["redis"]["command"][1:]
+    )
+    options.update({"--maxmemory": "2mb", "--dir": str(tmp_path), "--port": str(free_port())})
+
+    def start() -> subprocess.Popen:
+        server = subprocess.Popen(
+            ["redis-server", *(word for pair in options.items() for word in pair)],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=int(options["--port"]))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return server
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    server.kill()
+                    raise
+                time.sleep(0.05)
+
+    client = redis.Redis(port=int(options["--port"]))
+    server = start()
+    try:
+        client.set("rooms:live", "a class", ex=3600)
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            for number in range(10_000):
+                client.set(f"rooms:{number}", "x" * 1000, ex=3600)
+        assert client.get("rooms:live") == b"a class"  # nothing evicted
+        stored = client.dbsize()
+        time.sleep(1.5)  # appendfsync everysec
+    finally:
+        server.kill()  # no clean shutdown: what the append-only file holds is all there is
+        server.wait(timeout=10)
+    server = start()
+    try:
+        assert client.get("rooms:live") == b"a class" and client.dbsize() == stored
+    finally:
+        server.kill()
+        server.wait(timeout=10)

@@ -46,13 +46,14 @@ def test_disable_nagle_sets_nodelay_on_listeners_and_what_they_accept():
             sock.close()
 
 
-def run_serve_local(*args, env=None, timeout=30):
+def run_serve_local(*args, env=None, timeout=30, cwd=None):
     return subprocess.run(
         [str(SERVE_LOCAL), *args],
         capture_output=True,
         text=True,
         env=env or dict(os.environ),
         timeout=timeout,
+        cwd=cwd,
         check=False,
     )
 
@@ -73,6 +74,63 @@ def test_serve_local_writes_a_config_haproxy_accepts(tmp_path):
     (tmp_path / "haproxy.cfg").write_text(config)
     check = subprocess.run([HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")], check=False)
     assert check.returncode == 0
+
+
+def self_signed_pem(folder: Path, with_key: bool = True) -> Path:
+    """A one-day certificate for localhost, with its key in the same PEM as HAProxy wants."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"]
+        + ["-days", "1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        check=True,
+    )
+    pem = folder / ("class.pem" if with_key else "cert-only.pem")
+    pem.write_text(cert.read_text() + (key.read_text() if with_key else ""))
+    return pem
+
+
+@needs_haproxy
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_serve_local_serves_https_with_a_certificate_and_redirects_plain_http(tmp_path):
+    pem = self_signed_pem(tmp_path)
+    result = run_serve_local(
+        *("--workers", "2", "--port", "9443", "--tls-cert", str(pem)),
+        *("--redirect-port", "9080", "--check"),
+    )
+    assert result.returncode == 0, result.stderr
+    config = result.stdout
+    assert f"bind 0.0.0.0:9443 ssl crt {pem}" in config
+    # Plain HTTP on the second port goes to HTTPS, the name the student typed kept.
+    assert "bind 0.0.0.0:9080\n" in config
+    assert "http-request redirect location https://" in config and ":9443%[url]" in config
+    assert "unless { ssl_fc }" in config
+    # The stickiness cookie is sent over HTTPS only.
+    assert "cookie SERVEDBY insert indirect nocache httponly secure" in config
+    assert "server worker2 127.0.0.1:9445 cookie worker2" in config
+    # A relative path works too: HAProxy gets it absolute.
+    relative = run_serve_local("--port", "9443", "--tls-cert", pem.name, "--check", cwd=tmp_path)
+    assert relative.returncode == 0 and f"ssl crt {pem}\n" in relative.stdout, relative.stderr
+    # Without --tls-cert: plain HTTP, no redirect, a cookie without `secure`.
+    plain = run_serve_local("--workers", "2", "--port", "9100", "--check").stdout
+    assert "ssl" not in plain and "redirect" not in plain and "httponly secure" not in plain
+
+
+@needs_haproxy
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_serve_local_refuses_a_certificate_without_its_key_and_a_redirect_without_tls(tmp_path):
+    keyless = run_serve_local(
+        "--tls-cert", str(self_signed_pem(tmp_path, with_key=False)), "--check"
+    )
+    assert keyless.returncode == 1
+    assert "HAProxy refused" in keyless.stderr and "private key" in keyless.stderr
+    missing = run_serve_local("--tls-cert", str(tmp_path / "absent.pem"), "--check")
+    assert missing.returncode == 2 and "not a readable file" in missing.stderr
+    assert run_serve_local("--redirect-port", "8080", "--check").returncode == 2
+    pem = str(self_signed_pem(tmp_path))
+    for clash in ("9443", "9444"):  # the HTTPS port, a worker's port
+        clashing = ["--port", "9443", "--tls-cert", pem, "--redirect-port", clash, "--check"]
+        assert run_serve_local(*clashing).returncode == 2
 
 
 def test_serve_local_refuses_bad_options_and_a_missing_haproxy(tmp_path):
@@ -185,6 +243,29 @@ def test_serve_local_stops_every_process_it_started_on_sigterm(tmp_path):
     while any(alive(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in started)
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_serve_local_killed_with_sigkill_leaves_no_process_behind(tmp_path):
+    """SIGKILL runs no trap: the supervisors, the workers and HAProxy notice serve-local's
+    death by themselves and end."""
+    with serve_local(tmp_path / "serve-local.log", workers=2) as (process, port):
+        started = [pid for pid in descendants_of(process.pid) if alive(pid)]
+        workers = [worker_pid(port + 1), worker_pid(port + 2)]
+        assert all(workers) and set(workers) <= set(started)
+        assert len(started) >= 5  # two supervisors, two workers, HAProxy (and their guards)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        killed_at = time.monotonic()
+        deadline = killed_at + 15
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in started if alive(pid)]
+        for pid in left:  # leave nothing behind for the next test either
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"still running {time.monotonic() - killed_at:.1f} s after SIGKILL: {left}"
+        assert not health_through(port)
 
 
 @needs_haproxy
