@@ -1,43 +1,97 @@
 """Safe decoding of images people upload, normalised to RGB uint8 tiles or composites.
 
 Every failure becomes an `ImageError` (a `ValueError`) whose message can be shown as it is.
+
+Memory stays bounded: the pixel count is checked before decoding, JPEGs are scaled down by the
+decoder itself, and everything else is reduced strip by strip before any mode conversion, so the
+only full-size buffer is the one the decoder fills. One image is decoded at a time per process,
+and the small result of each upload is kept, so a rerun of the page never decodes it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import math
+import threading
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
-MAX_PIXELS = 40_000_000  # larger images are refused before decoding
+# Larger images are refused before decoding. Pillow holds a decoded image at up to 4 bytes a
+# pixel, so 40 megapixels peak near 160 MiB, under the 200 MiB one upload may take from a worker.
+MAX_PIXELS = 40_000_000
+# Decoders that hold more than the image itself get lower caps, for the same peak (measured):
+# progressive or multi-scan JPEGs keep every coefficient (up to 8 bytes a pixel in CMYK), a
+# compressed TIFF strip of 16-bit RGBA takes 8 more, WebP keeps the frame four times over (16),
+# and RLE-compressed BMPs are expanded in Python, about 0.2 s a megapixel. A single-scan JPEG
+# is decoded at 1/8 scale at most and stays small.
+MAX_PIXELS_BY_KIND = {
+    "progressive JPEG": 20_000_000,
+    "TIFF": 12_000_000,
+    "WebP": 10_000_000,
+    "RLE-compressed BMP": 4_000_000,
+}
+# Images are reduced to about this many pixels before conversion: at least 256 a side for the
+# centre square, four times the 64 the models see, so the final Lanczos resize has detail to use.
+WORKING_PIXELS = 512 * 512
+# PNG text is inflated as the file is opened (Pillow allows 64 MiB); a photo needs far less.
+MAX_TEXT_BYTES = 4 * 2**20
+STRIP_PIXELS = 1 << 18  # source pixels converted at a time (1 MiB at 4 bytes a pixel)
+CACHED_UPLOADS = 256  # small results kept (at most 12 KiB each, about 3 MiB in all)
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white
+SINGLE_SCAN_FRAMES = (0xC0, 0xC1)  # JPEG baseline and extended sequential frame markers
+ORIENTATION_TAG = 0x0112  # EXIF
+TILE_WIDTH_TAG, TILE_LENGTH_TAG = 322, 323  # TIFF
+# EXIF orientation -> the Pillow transpose that makes the image upright (as ImageOps does).
+UPRIGHT = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
+_DECODE_LOCK = threading.Lock()  # one decode at a time: a class uploading at once queues here
+_CACHE_LOCK = threading.Lock()
+_CACHE: OrderedDict[tuple[str, int, str], np.ndarray | str] = OrderedDict()
 
 
 class ImageError(ValueError):
     """An uploaded file that cannot be used as an image; the message explains why."""
 
 
-def decode_image(payload: bytes, name: str = "the file", max_pixels: int = MAX_PIXELS):
-    """Bytes -> an upright RGB `PIL.Image`, or `ImageError` with a message for people."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def decode_image(
+    payload: bytes,
+    name: str = "the file",
+    max_pixels: int = MAX_PIXELS,
+    square: bool = False,
+):
+    """Bytes -> an upright RGB `PIL.Image` of about `WORKING_PIXELS` at most, or `ImageError`.
+
+    Images larger than that are reduced by a whole factor; `square` keeps the centre square only.
+    """
+    with _DECODE_LOCK:
+        return _decode(payload, name, max_pixels, square)
+
+
+def _decode(payload: bytes, name: str, max_pixels: int, square: bool):
+    """`decode_image` without the lock: every failure is turned into an `ImageError`."""
+    from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
     if not payload:
         raise ImageError(f"{name} is empty (0 bytes).")
+    PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, MAX_TEXT_BYTES)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(payload), formats=ACCEPTED_FORMATS)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{name} is {width}x{height} pixels; images over {max_pixels:,} pixels are "
-                    "refused. Please upload a smaller image."
-                )
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return to_rgb(image)
+            with Image.open(io.BytesIO(payload), formats=ACCEPTED_FORMATS) as image:
+                refuse_if_too_large(image, decoder_kind(image, payload), name, max_pixels)
+                return reduced_rgb(image, square)
         except ImageError:
             raise
         except UnidentifiedImageError as error:
@@ -50,24 +104,134 @@ def decode_image(payload: bytes, name: str = "the file", max_pixels: int = MAX_P
             raise ImageError(f"{name} is damaged or truncated and cannot be decoded.") from error
 
 
+def refuse_if_too_large(image, kind: str, name: str, max_pixels: int = MAX_PIXELS) -> None:
+    """Raise `ImageError` for an opened image over its kind's pixel cap, from its header alone."""
+    cap = min(max_pixels, MAX_PIXELS_BY_KIND.get(kind, max_pixels))
+    width, height = image.size
+    if width * height > cap:
+        raise ImageError(
+            f"{name} is {width}x{height} pixels; {kind} images over {cap:,} pixels are "
+            "refused. Please upload a smaller image."
+        )
+    # A TIFF tile is decoded whole, even where it reaches far beyond the image.
+    tags = getattr(image, "tag_v2", None) or {}
+    tile = (tags.get(TILE_WIDTH_TAG) or 0, tags.get(TILE_LENGTH_TAG) or 0)
+    if tile[0] * tile[1] > cap:
+        raise ImageError(
+            f"{name} is stored in TIFF tiles of {tile[0]}x{tile[1]} pixels; tiles over "
+            f"{cap:,} pixels are refused. Please save it without tiles or as a PNG."
+        )
+
+
+def decoder_kind(image, payload: bytes) -> str:
+    """The name of an opened image's format, as its pixel cap and messages know it."""
+    if image.format == "WEBP":
+        return "WebP"
+    if image.format == "BMP" and image.info.get("compression") in (1, 2):
+        return "RLE-compressed BMP"
+    if image.format in ("JPEG", "MPO") and not is_single_scan_jpeg(payload):
+        return "progressive JPEG"
+    return image.format
+
+
+def is_single_scan_jpeg(payload: bytes) -> bool:
+    """Whether a JPEG is sequential with every component in its first scan, from its markers.
+
+    Only such a JPEG is decoded without a buffer for the whole image's coefficients.
+    """
+    frame_components, position = None, 2
+    while position + 5 <= len(payload) and payload[position] == 0xFF:
+        marker = payload[position + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            position += 1
+            continue
+        if marker == 0xDA:  # start of the first scan: how many components it holds
+            return frame_components is not None and payload[position + 4] == frame_components
+        if marker in SINGLE_SCAN_FRAMES and position + 10 <= len(payload):
+            frame_components = payload[position + 9]
+        elif 0xC2 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return False  # progressive, lossless or arithmetic-coded frames
+        position += 2 + int.from_bytes(payload[position + 2 : position + 4], "big")
+    return False
+
+
+def reduced_rgb(image, square: bool = False):
+    """An opened, not yet loaded image -> upright RGB, reduced to about `WORKING_PIXELS`."""
+    across, down = reduction_factors(region(image.size, square))
+    # JPEG decoders can scale by 1/2, 1/4 or 1/8 while decoding; other formats ignore this.
+    image.draft(None, (math.ceil(image.width / across), math.ceil(image.height / down)))
+    image.load()
+    orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    box = region(image.size, square)
+    reduced = reduce_in_strips(image, box, reduction_factors(box))
+    if orientation in UPRIGHT:
+        from PIL import Image
+
+        reduced = reduced.transpose(getattr(Image.Transpose, UPRIGHT[orientation]))
+    return reduced
+
+
+def region(size: tuple[int, int], square: bool) -> tuple[int, int, int, int]:
+    """The box to keep: the whole image, or its centre square (upright or not, the same one)."""
+    width, height = size
+    if not square:
+        return (0, 0, width, height)
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return (left, top, left + side, top + side)
+
+
+def reduction_factors(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """Whole factors (across, down) that bring the box to about `WORKING_PIXELS` or fewer.
+
+    The same factor both ways keeps the shape; only a side thinner than it keeps its pixel.
+    """
+    width, height = box[2] - box[0], box[3] - box[1]
+    factor = max(1, math.ceil(math.sqrt(width * height / WORKING_PIXELS)))
+    return min(factor, width), min(factor, height)
+
+
+def reduce_in_strips(image, box: tuple[int, int, int, int], factors: tuple[int, int]):
+    """The box of a loaded image, reduced by `factors` and converted to RGB a strip at a time.
+
+    Converting strips keeps the full-size conversions (alpha, 16 bits) to `STRIP_PIXELS` each.
+    32-bit and float images are reduced whole first, since they are stretched by their range.
+    """
+    from PIL import Image
+
+    across, down = factors
+    left, top = box[0], box[1]
+    width, height = (box[2] - left) // across, (box[3] - top) // down
+    right, bottom = left + width * across, top + height * down
+    if image.mode in ("I", "F"):
+        return to_rgb(image.reduce(factors, box=(left, top, right, bottom)))
+    rows = down * max(1, STRIP_PIXELS // ((right - left) * down))
+    reduced = Image.new("RGB", (width, height))
+    for y in range(top, bottom, rows):
+        strip = image.crop((left, y, right, min(y + rows, bottom)))
+        reduced.paste(to_rgb(strip).reduce(factors), (0, (y - top) // down))
+    return reduced
+
+
 def to_rgb(image):
     """Any Pillow mode -> RGB: transparency composited on white, 16/32-bit scaled to 8 bits."""
     from PIL import Image
 
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if image.mode.startswith("I;16"):
+        # round(v / 257) in integers: 0..65535 onto 0..255 without a float copy.
+        values = np.asarray(image).astype(np.uint32)
+        image = Image.fromarray(((values + 128) // 257).astype(np.uint8), "L")
+    elif image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        if image.mode.startswith("I;16"):
-            scaled = values / 257.0
-        else:
-            low, high = float(values.min()), float(values.max())
-            scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
         image = Image.fromarray(np.clip(np.round(scaled), 0, 255).astype(np.uint8), "L")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
-        image = Image.alpha_composite(background, rgba)
+        image = Image.new("RGB", rgba.size, BACKGROUND)
+        image.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
     return image.convert("RGB")
 
 
@@ -80,8 +244,47 @@ def fit_square(image, size: int) -> np.ndarray:
 
 
 def load_upload(payload: bytes, size: int, name: str = "the file") -> np.ndarray:
-    """Uploaded bytes -> uint8 (size, size, 3), or `ImageError`."""
-    return fit_square(decode_image(payload, name), size)
+    """Uploaded bytes -> uint8 (size, size, 3), or `ImageError`; each file is decoded once.
+
+    Results (and refusals) are kept by the file's SHA-256, so reruns reuse them.
+    """
+    key = (hashlib.sha256(payload).hexdigest(), size, name)
+    outcome = cached(key)
+    if outcome is None:
+        with _DECODE_LOCK:
+            # Another thread may have decoded the same file while this one waited.
+            outcome = cached(key)
+            if outcome is None:
+                outcome = fresh_outcome(payload, size, name)
+                remember(key, outcome)
+    if isinstance(outcome, str):
+        raise ImageError(outcome)
+    return outcome.copy()
+
+
+def fresh_outcome(payload: bytes, size: int, name: str) -> np.ndarray | str:
+    """Decode (the caller holds the lock): the size x size pixels, or the refusal's message."""
+    try:
+        return fit_square(_decode(payload, name, MAX_PIXELS, square=True), size)
+    except ImageError as error:
+        return str(error)
+
+
+def cached(key: tuple[str, int, str]) -> np.ndarray | str | None:
+    """The kept outcome for `key`, marked as recently used, or None."""
+    with _CACHE_LOCK:
+        outcome = _CACHE.get(key)
+        if outcome is not None:
+            _CACHE.move_to_end(key)
+        return outcome
+
+
+def remember(key: tuple[str, int, str], outcome: np.ndarray | str) -> None:
+    """Keep an outcome, forgetting the least recently used beyond `CACHED_UPLOADS`."""
+    with _CACHE_LOCK:
+        _CACHE[key] = outcome
+        while len(_CACHE) > CACHED_UPLOADS:
+            _CACHE.popitem(last=False)
 
 
 def enlarge(image: np.ndarray, factor: int) -> np.ndarray:

@@ -1,10 +1,23 @@
 import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from core import images
 from core.images import ImageError, decode_image, enlarge, load_upload
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def encode(image, format="PNG", **options):
@@ -97,3 +110,375 @@ def test_enlarge_is_pixelated():
     big = enlarge(tile, 3)
     assert big.shape == (3, 6, 3)
     assert set(np.unique(big)) == {0, 255}
+
+
+# ---------------------------------------------------------------------------------------------
+# Large files: bounded memory, caps checked before decoding
+# ---------------------------------------------------------------------------------------------
+
+PEAK_LIMIT = 200 * 2**20  # bytes of resident memory one decode may add
+BOMB_SIDE = 6320  # 39.9 megapixels: the 16-bit PNG that once peaked at 1.3 GiB
+# Resident memory now and at its peak, from /proc: the peak that getrusage reports survives
+# exec, so a child would inherit its parent's.
+MEASURE = """
+import json, re, sys
+from pathlib import Path
+from PIL import Image
+from core.images import ImageError, load_upload
+
+def kib(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+
+Image.init()
+payload = Path(sys.argv[1]).read_bytes()
+resident = kib("VmRSS")
+try:
+    pixels = load_upload(payload, 64)
+    outcome = {"shape": list(pixels.shape), "centre": pixels[32, 32].tolist()}
+except ImageError as error:
+    outcome = {"error": str(error)}
+outcome["growth"] = (kib("VmHWM") - resident) * 1024
+print(json.dumps(outcome))
+"""
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/status").exists(), reason="reads resident memory from /proc"
+)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def constant_png(width, height, pixel: bytes, bit_depth=8, color_type=2, rows=None) -> bytes:
+    """A PNG of one repeated pixel, written row by row: a huge image in a small file.
+
+    `rows` limits the image data actually written (a header for a larger image than its data).
+    """
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    row = b"\x00" + pixel * width
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height if rows is None else rows))
+    data += compressor.flush()
+    chunks = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+LONG_TAGS = {256, 257, 273, 278, 279, 322, 323, 324, 325}  # sizes and offsets: 32 bits
+
+
+def tiff_bytes(width, height, bits, photometric, data, tiles=None, extra=None) -> bytes:
+    """A little-endian TIFF of one deflated strip (or tile) of `data`, built tag by tag."""
+    compressed = zlib.compress(data, 9)
+    offsets, counts = (324, 325) if tiles else (273, 279)
+    tags = {256: [width], 257: [height], 258: bits, 259: [8], 262: [photometric]}
+    tags |= {277: [len(bits)], 284: [1], offsets: [8], counts: [len(compressed)]}
+    tags |= {322: [tiles[0]], 323: [tiles[1]]} if tiles else {278: [height]}
+    tags |= extra or {}
+    body, entries = compressed + b"\0" * (len(compressed) % 2), b""
+    for tag in sorted(tags):
+        values = tags[tag]
+        kind, code = (4, "I") if tag in LONG_TAGS else (3, "H")
+        packed = struct.pack(f"<{len(values)}{code}", *values)
+        if len(packed) <= 4:
+            entries += struct.pack("<HHI", tag, kind, len(values)) + packed.ljust(4, b"\0")
+        else:
+            entries += struct.pack("<HHII", tag, kind, len(values), 8 + len(body))
+            body += packed
+    directory = struct.pack("<H", len(tags)) + entries + b"\0\0\0\0"
+    return b"II*\0" + struct.pack("<I", 8 + len(body)) + body + directory
+
+
+def decode_in_subprocess(payload: bytes, tmp_path) -> dict:
+    """Decode in a fresh interpreter: the outcome and how much resident memory it added."""
+    path = tmp_path / "upload"
+    path.write_bytes(payload)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def rgba_png_40mp() -> bytes:
+    return constant_png(BOMB_SIDE, BOMB_SIDE, b"\xff\0\0\x80", 8, 6)  # half-transparent red
+
+
+def baseline_jpeg_40mp() -> bytes:
+    return encode(Image.new("RGB", (BOMB_SIDE, BOMB_SIDE), (10, 200, 30)), "JPEG")
+
+
+def progressive_cmyk_jpeg_20mp() -> bytes:
+    image = Image.new("CMYK", (5000, 4000), (0, 255, 255, 0))  # red
+    return encode(image, "JPEG", progressive=True, subsampling=0)
+
+
+def rgba_webp_10mp() -> bytes:
+    return encode(Image.new("RGBA", (3872, 2582), (255, 0, 0, 128)), "WEBP", lossless=True)
+
+
+def rgba16_tiff_12mp() -> bytes:
+    blue = struct.pack("<4H", 0, 0, 65535, 65535)
+    return tiff_bytes(4000, 3000, [16] * 4, 2, blue * 12_000_000, extra={338: [2]})  # 338: alpha
+
+
+@needs_proc
+def test_sixteen_bit_bomb_decodes_within_memory(tmp_path):
+    payload = constant_png(BOMB_SIDE, BOMB_SIDE, struct.pack(">H", 40000), 16, 0)
+    assert len(payload) < 200_000
+    outcome = decode_in_subprocess(payload, tmp_path)
+    assert outcome["growth"] < PEAK_LIMIT, outcome
+    assert outcome["shape"] == [64, 64, 3]
+    assert outcome["centre"] == [156, 156, 156]  # 40000 / 257, rounded
+
+
+@needs_proc
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "centre"),
+    [
+        (rgba_png_40mp, [255, 127, 127]),
+        (baseline_jpeg_40mp, [10, 200, 30]),
+        (progressive_cmyk_jpeg_20mp, [255, 0, 0]),
+        (rgba_webp_10mp, [255, 127, 127]),
+        (rgba16_tiff_12mp, [0, 0, 255]),
+    ],
+)
+def test_largest_accepted_files_decode_within_memory(tmp_path, make, centre):
+    outcome = decode_in_subprocess(make(), tmp_path)
+    assert outcome["growth"] < PEAK_LIMIT, (make.__name__, outcome)
+    assert outcome["shape"] == [64, 64, 3]
+    np.testing.assert_allclose(outcome["centre"], centre, atol=3)
+
+
+def patched_sof(payload: bytes, marker: int, width: int, height: int) -> bytes:
+    """A JPEG whose frame header claims another size (only the header is read before the cap)."""
+    at = payload.index(bytes([0xFF, marker]))
+    return payload[: at + 5] + struct.pack(">HH", height, width) + payload[at + 9 :]
+
+
+def rle_bmp_header(width: int, height: int) -> bytes:
+    """The header and palette of an RLE8-compressed BMP, with no pixels after them."""
+    palette = bytes(4 * 256)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, 0, 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + 2, 0, 0, offset) + info + palette + b"\0\1"
+
+
+@pytest.fixture
+def decoding_is_a_failure(monkeypatch):
+    """Any file that gets past the caps reaches decoding, which raises `Decoded` here."""
+
+    class Decoded(Exception):
+        pass
+
+    def reached(image, square=False):
+        raise Decoded(image.size)
+
+    monkeypatch.setattr(images, "reduced_rgb", reached)
+    return Decoded
+
+
+def progressive_jpeg(width, height):
+    small = encode(Image.new("RGB", (16, 16)), "JPEG", progressive=True)
+    return patched_sof(small, 0xC2, width, height)
+
+
+def baseline_jpeg(width, height):
+    return patched_sof(encode(Image.new("RGB", (16, 16)), "JPEG"), 0xC0, width, height)
+
+
+@pytest.mark.parametrize(
+    ("make", "cap", "kind"),
+    [
+        (lambda w, h: constant_png(w, h, b"\0\0\0", rows=0), images.MAX_PIXELS, "PNG"),
+        (progressive_jpeg, 20_000_000, "progressive JPEG"),
+        (baseline_jpeg, images.MAX_PIXELS, "JPEG"),
+        (rle_bmp_header, 4_000_000, "RLE-compressed BMP"),
+        (lambda w, h: encode(Image.new("RGB", (w, h)), "WEBP", lossless=True), 10_000_000, "WebP"),
+    ],
+)
+def test_a_file_just_over_its_cap_is_refused_before_decoding(
+    decoding_is_a_failure, make, cap, kind
+):
+    width = 5000
+    height = cap // width
+    assert images.MAX_PIXELS_BY_KIND.get(kind, images.MAX_PIXELS) == cap
+    with pytest.raises(decoding_is_a_failure):  # at the cap: accepted, so decoded
+        decode_image(make(width, height), "edge")
+    with pytest.raises(ImageError) as refusal:
+        decode_image(make(width, height + 1), "“over”")
+    assert str(refusal.value) == (
+        f"“over” is {width}x{height + 1} pixels; {kind} images over {cap:,} pixels are refused. "
+        "Please upload a smaller image."
+    )
+
+
+def test_tiff_tiles_larger_than_the_cap_are_refused(decoding_is_a_failure):
+    payload = tiff_bytes(64, 64, [8, 8, 8], 2, bytes(64 * 64 * 3), tiles=(8192, 8192))
+    with pytest.raises(ImageError, match="TIFF tiles of 8192x8192 pixels"):
+        decode_image(payload, "tiles.tif")
+
+
+def test_png_text_is_limited_while_opening():
+    from PIL import PngImagePlugin
+
+    def with_text(chunks):
+        info = PngImagePlugin.PngInfo()
+        for index in range(chunks):
+            info.add_text(f"note {index}", "a" * 1_000_000, zip=True)  # 1 kB in the file
+        return encode(Image.new("RGB", (8, 8)), pnginfo=info)
+
+    assert load_upload(with_text(3), 32).shape == (32, 32, 3)
+    with pytest.raises(ImageError, match="damaged"):
+        decode_image(with_text(5), "notes.png")
+
+
+def test_single_scan_jpegs_are_told_from_progressive_ones():
+    image = Image.new("RGB", (16, 16))
+    assert images.is_single_scan_jpeg(encode(image, "JPEG"))
+    assert images.is_single_scan_jpeg(encode(image.convert("CMYK"), "JPEG"))
+    assert not images.is_single_scan_jpeg(encode(image, "JPEG", progressive=True))
+    assert not images.is_single_scan_jpeg(b"\xff\xd8\xff")
+
+
+# ---------------------------------------------------------------------------------------------
+# Large images are reduced before conversion and keep their look
+# ---------------------------------------------------------------------------------------------
+
+
+def test_large_images_are_reduced_whole_or_to_their_centre_square():
+    payload = encode(Image.new("RGB", (2000, 1000), (10, 200, 30)))
+    assert decode_image(payload).size == (666, 333)  # by 3: under 512 x 512 pixels
+    assert decode_image(payload, square=True).size == (500, 500)
+    thin = encode(Image.new("L", (1, 300_000), 7))
+    assert decode_image(thin).size == (1, 150_000)
+    assert load_upload(thin, 32)[0, 0].tolist() == [7, 7, 7]
+
+
+def test_exif_rotation_is_applied_to_reduced_images():
+    pixels = np.zeros((1000, 2000, 3), np.uint8)
+    pixels[:, 1000:] = 255  # left half black, right half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display: the left half goes on top
+    payload = encode(Image.fromarray(pixels), "JPEG", exif=exif.tobytes())
+    assert decode_image(payload).size == (250, 500)  # decoded at 1/2, then reduced by 2
+    tile = load_upload(payload, 64)
+    assert tile[8].max() < 30 and tile[56].min() > 225
+
+
+def test_large_sixteen_bit_and_transparent_images_keep_their_values():
+    grey = constant_png(3000, 2000, struct.pack(">H", 32896), 16, 0)
+    assert load_upload(grey, 64)[32, 32].tolist() == [128, 128, 128]
+    red = constant_png(3000, 2000, b"\xff\0\0\x80", 8, 6)
+    np.testing.assert_allclose(load_upload(red, 64)[32, 32], [255, 127, 127], atol=1)
+
+
+def test_only_the_first_frame_of_an_animation_is_used():
+    frames = [Image.new("RGB", (40, 40), color) for color in ((255, 0, 0), (0, 0, 255))]
+    for format in ("GIF", "WEBP"):
+        payload = encode(frames[0], format, save_all=True, append_images=frames[1:])
+        assert Image.open(io.BytesIO(payload)).n_frames == 2
+        red, green, blue = load_upload(payload, 32)[16, 16].tolist()
+        assert red > 240 and blue < 15, format
+
+
+# ---------------------------------------------------------------------------------------------
+# Each file decoded once, one decode at a time
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """A fresh upload cache, and the list of files `Image.open` was given since."""
+    monkeypatch.setattr(images, "_CACHE", OrderedDict())
+    calls, original = [], Image.open
+
+    def counting_open(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    return calls
+
+
+def test_a_rerun_with_the_same_file_does_not_decode_again(opened):
+    payload = encode(Image.new("RGB", (200, 100), (10, 200, 30)))
+    first = load_upload(payload, 64, "“a.png”")
+    first[:] = 0  # the caller's copy: changing it changes nothing kept
+    again = load_upload(bytes(payload), 64, "“a.png”")
+    assert len(opened) == 1
+    np.testing.assert_array_equal(again[32, 32], [10, 200, 30])
+    load_upload(payload, 32, "“a.png”")  # another size is another result
+    assert len(opened) == 2
+
+
+def test_a_refused_file_is_not_decoded_again(opened):
+    for _ in range(3):
+        with pytest.raises(ImageError, match="damaged or truncated"):
+            load_upload(encode(Image.new("RGB", (64, 64)))[:60], 64, "cut.png")
+    assert len(opened) == 1
+
+
+def test_the_cache_forgets_the_least_recently_used(opened, monkeypatch):
+    monkeypatch.setattr(images, "CACHED_UPLOADS", 2)
+    files = [encode(Image.new("L", (8, 8), value)) for value in (1, 2, 3)]
+    for payload in (files[0], files[1], files[0], files[2], files[0], files[1]):
+        load_upload(payload, 32)
+    assert len(opened) == 4  # 1 was forgotten for 3, then decoded again
+    assert len(images._CACHE) == 2
+
+
+@pytest.fixture
+def overlap(monkeypatch):
+    """Slow decoding that records the most decodes ever running at once."""
+    state = {"running": 0, "most": 0}
+    lock, original = threading.Lock(), images.reduced_rgb
+
+    def slow(image, square=False):
+        with lock:
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+        time.sleep(0.05)
+        try:
+            return original(image, square)
+        finally:
+            with lock:
+                state["running"] -= 1
+
+    monkeypatch.setattr(images, "reduced_rgb", slow)
+    return state
+
+
+def run_in_threads(*calls):
+    results = [None] * len(calls)
+
+    def run(index):
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_one_decode_at_a_time(overlap, opened):
+    files = [encode(Image.new("L", (300, 300), value)) for value in range(6)]
+    results = run_in_threads(
+        *(lambda payload=payload: load_upload(payload, 64) for payload in files[:3]),
+        *(lambda payload=payload: np.asarray(decode_image(payload)) for payload in files[3:]),
+    )
+    assert overlap["most"] == 1
+    assert [int(result[5, 5, 0]) for result in results] == list(range(6))
+
+
+def test_the_same_file_uploaded_at_once_is_decoded_once(overlap, opened):
+    payload = encode(Image.new("RGB", (300, 300), (1, 2, 3)))
+    results = run_in_threads(*[lambda: load_upload(payload, 64)] * 4)
+    assert len(opened) == 1
+    assert all(result[0, 0].tolist() == [1, 2, 3] for result in results)
