@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import time
 
 import streamlit as st
 
@@ -35,8 +36,15 @@ RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
 COOKIE_SECONDS = 7 * 24 * 3600
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
-PASSPHRASE_TRIES = 5  # wrong passphrases one page session may try
-TEACHER_KEYS = ("room_back", "room_next", "room_reveal", "room_close", "room_reopen")
+TEACHER_KEYS = (
+    "room_back",
+    "room_next",
+    "room_reveal",
+    "room_close",
+    "room_reopen",
+    "room_lock",
+    "room_unlock",
+)
 UNAVAILABLE = (
     "The class-room service is unavailable right now, so this room cannot be shown. This page "
     "tries again on its own every few seconds; nothing you answered is lost. The rest of the "
@@ -73,7 +81,7 @@ def student_link(code: str) -> str:
 
 
 def encode(choice) -> str:
-    return SEPARATOR.join(sorted(choice)) if isinstance(choice, list | tuple) else str(choice)
+    return SEPARATOR.join(sorted(set(choice))) if isinstance(choice, list | tuple) else str(choice)
 
 
 def decode(step: lesson.Step, stored: str | None):
@@ -83,8 +91,11 @@ def decode(step: lesson.Step, stored: str | None):
 
 
 def valid(step: lesson.Step, choice) -> bool:
-    choices = choice if isinstance(choice, list | tuple) else [choice]
-    return bool(choices) and all(c in step.question.choices for c in choices)
+    """Whether `choice` is an answer to `step`: one of its choices, or for a set question some
+    of them, each once."""
+    choices = list(choice) if isinstance(choice, list | tuple) else [choice]
+    known = all(isinstance(c, str) and c in step.question.choices for c in choices)
+    return bool(choices) and known and len(set(choices)) == len(choices)
 
 
 def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
@@ -129,12 +140,16 @@ def browser_id(secret: bytes) -> str:
 def unavailable(error: BaseException) -> None:
     log.warning("class-room store failed: %s: %s", type(error).__name__, error)
     st.error(UNAVAILABLE)
+    st.session_state.store_failed_at = time.monotonic()
     retry_the_store()
 
 
 @st.fragment(run_every=RETRY_EVERY)
 def retry_the_store() -> None:
-    """Redraws the whole page as soon as the store answers again."""
+    """Redraws the whole page once the store takes a write again, at most once per tick of the
+    timer (never from the run that just failed, which would loop)."""
+    if time.monotonic() - st.session_state.get("store_failed_at", 0.0) < 1.0:
+        return
     try:
         store().ping()
     except rooms.STORE_ERRORS:
@@ -160,17 +175,17 @@ def act(action, *args, **kwargs) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def passphrase_refusal(given: str) -> str | None:
-    """Why the deployment's passphrase does not let this page start a room, or None."""
+def passphrase_refusal(room_store_, given: str) -> str | None:
+    """Why the deployment's passphrase does not let this page start a room, or None. Wrong
+    tries are counted for the whole server, so that new page sessions do not get new tries."""
     wanted = os.environ.get(PASSPHRASE_VARIABLE, "")
     if not wanted:
         return None
-    tries = st.session_state.get("passphrase_tries", 0)
-    if tries >= PASSPHRASE_TRIES:
-        return "Too many wrong passphrases: reload the page to try again."
+    if room_store_.failures("passphrase") >= rooms.PASSPHRASE_TRIES:
+        return rooms.passphrase_paused()
     if hmac.compare_digest(given.encode(), wanted.encode()):
         return None
-    st.session_state.passphrase_tries = tries + 1
+    room_store_.fail("passphrase")
     return "That is not this server's teacher passphrase."
 
 
@@ -189,7 +204,7 @@ def start_page(room_store_, browser: str) -> None:
         )
         pressed = st.form_submit_button("Start a room", type="primary")
     if pressed:
-        refusal = passphrase_refusal(passphrase)
+        refusal = passphrase_refusal(room_store_, passphrase)
         if refusal is None:
             try:
                 room = room_store_.create(browser, pin)
@@ -215,6 +230,28 @@ def start_page(room_store_, browser: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # The teacher
 # ---------------------------------------------------------------------------------------------
+
+
+def markdown_text(text: str) -> str:
+    """`text` shown as it is by st.markdown (every Markdown and HTML character escaped)."""
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in text)
+
+
+MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~:&")
+
+
+def joining_control(room: rooms.Room, browser: str) -> None:
+    """Lock the room once the class is in: from then on no new browser can join it."""
+    label, key, locked = (
+        ("Let new students join", "room_unlock", False)
+        if room.locked
+        else ("Lock joining", "room_lock", True)
+    )
+    st.button(
+        label, key=key, on_click=act, args=(lead, room.code, browser), kwargs={"locked": locked}
+    )
+    if room.locked:
+        st.caption("Joining is locked: students already in keep answering.")
 
 
 def lead(room_store_, code: str, browser: str, **change) -> None:
@@ -303,8 +340,9 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
         lesson_page.show_composite(composite)
     with right:
         link = student_link(room.code)
-        st.markdown(f"Students open **{link}**  \nor type the code **{room.code}**")
+        st.markdown(f"Students open **{markdown_text(link)}**  \nor type the code **{room.code}**")
         st.image(qr_png(link), width=150, caption="Scan to join")
+        joining_control(room, browser)
         st.caption(
             "You lead from this browser. To lead from another device, open the student link "
             "there and sign in with your PIN."
@@ -400,8 +438,7 @@ def student_view(room_store_, room: rooms.Room, student: str, context) -> None:
         )
     elif room.revealed or step.question is None:
         lesson_page.show_answer(step, composite, truth, context, stored)
-    if not room.closed:
-        follow_the_teacher(room.code, room.version)
+    follow_the_teacher(room.code, room.version)  # a closed room may be reopened
     teacher_sign_in(room.code, student)
 
 

@@ -47,6 +47,8 @@ PIN_ITERATIONS = 100_000
 CLOSED_SECONDS = 1800  # a closed room stays reopenable this long
 PURGE_EVERY_SECONDS = 60
 MAX_STEPS = 32  # the highest step number a room accepts (the lesson has fewer)
+MAX_CHOICE_LENGTH = 200  # characters of one stored answer (every choice of a step, joined)
+PASSPHRASE_TRIES = 20  # wrong teacher passphrases the server takes per lock period, from anyone
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -128,6 +130,7 @@ class Room:
     closed: bool
     expires: float  # Unix time; moves on with every teacher's action and answer
     version: int  # grows with every change the teacher makes: students poll it cheaply
+    locked: bool = False  # the teacher stopped new students from joining
 
 
 def new_code() -> str:
@@ -201,6 +204,7 @@ def room_from_fields(code: str, fields: dict, now: float) -> Room | None:
             str(fields["closed"]) == "1",
             float(fields["expires"]),
             int(fields["version"]),
+            str(fields.get("locked", "0")) == "1",
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -230,9 +234,9 @@ def room_full(limits: Limits) -> str:
     )
 
 
-def lead_changes(step=None, revealed=None, closed=None) -> dict:
+def lead_changes(step=None, revealed=None, closed=None, locked=None) -> dict:
     """The fields a teacher's action sets: a new step hides the answer again."""
-    changes = {}
+    changes = {} if locked is None else {"locked": int(bool(locked))}
     if step is not None:
         changes.update(step=checked_step(step), revealed=0)
     if revealed is not None:
@@ -240,6 +244,27 @@ def lead_changes(step=None, revealed=None, closed=None) -> dict:
     if closed is not None:
         changes["closed"] = int(bool(closed))
     return changes
+
+
+def room_taking_students(room: Room | None) -> Room:
+    """The room, if a new student may join it now; RoomError saying why not."""
+    if room is None or room.closed:
+        raise RoomError("This room is closed or does not exist.")
+    if room.locked:
+        raise RoomError("This room takes no new students now: ask your teacher to let you join.")
+    return room
+
+
+def check_choice(choice: str) -> None:
+    if not (isinstance(choice, str) and 0 < len(choice) <= MAX_CHOICE_LENGTH):
+        raise RoomError(f"An answer is 1 to {MAX_CHOICE_LENGTH} characters.")
+
+
+def passphrase_paused() -> str:
+    return (
+        "Too many wrong teacher passphrases on this server: starting rooms is paused for "
+        f"{PIN_LOCK_SECONDS // 60} minutes. Rooms in progress are not affected."
+    )
 
 
 def room_taking_answers(room: Room | None, step: int) -> Room:

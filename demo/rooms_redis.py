@@ -31,6 +31,7 @@ from demo.rooms import (
     RoomError,
     RoomLimit,
     check_browser,
+    check_choice,
     check_pin,
     lead_changes,
     new_code,
@@ -48,7 +49,9 @@ TOUCH = f"""#!lua
 local function touch(code, expires, extend_only)
   local room = 'room:' .. code
   local current = tonumber(redis.call('HGET', room, 'expires') or '0')
-  if extend_only and current >= expires then return end
+  -- Every key is given the room's expiry, even when it does not move: a key written just now
+  -- must never be left without one.
+  if extend_only and current > expires then expires = current end
   local at = math.floor(expires) + 1
   redis.call('HSET', room, 'expires', expires)
   for _, suffix in ipairs({{'', ':teachers', ':members'}}) do
@@ -104,6 +107,8 @@ local room = 'room:' .. code
 if not alive(room, now) then return 'gone' end
 local members = room .. ':members'
 if redis.call('SISMEMBER', members, student) == 1 then return 'ok' end
+if redis.call('HGET', room, 'closed') == '1' then return 'gone' end
+if redis.call('HGET', room, 'locked') == '1' then return 'locked' end
 if redis.call('SCARD', members) >= tonumber(ARGV[5]) then return 'full' end
 redis.call('SADD', members, student)
 touch(code, tonumber(ARGV[4]), true)
@@ -130,6 +135,7 @@ REFUSALS = {
     "not-teacher": "Only this room's teacher can lead it.",
     "not-now": "Answers are taken for the current step until the reveal.",
     "not-member": "Only a student who joined this room can answer in it.",
+    "locked": "This room takes no new students now: ask your teacher to let you join.",
 }
 
 
@@ -158,7 +164,17 @@ class RedisStore:
         return self.scripts[name](keys=list(keys), args=[str(arg) for arg in args])
 
     def ping(self) -> None:
-        self.redis.ping()
+        """A write, not only PING: a full Redis answers PING but refuses writes."""
+        self.redis.set("rooms:ping", str(time.time()), ex=60)
+
+    def failures(self, name: str) -> int:
+        return int(self.redis.get(f"rooms:fail:{name}") or 0)
+
+    def fail(self, name: str) -> None:
+        pipe = self.redis.pipeline()
+        pipe.incr(f"rooms:fail:{name}")
+        pipe.expire(f"rooms:fail:{name}", PIN_LOCK_SECONDS, nx=True)
+        pipe.execute()
 
     def secret(self) -> bytes:
         if self.secret_value is None:
@@ -205,37 +221,50 @@ class RedisStore:
         return bool(teacher) and expires is not None and float(expires) >= time.time()
 
     def sign_in(self, code: str, browser: str, pin: str) -> None:
+        """As SQLiteStore.sign_in. The try is counted before the PIN is checked, so that tries
+        sent at the same moment cannot pass the limit; a right PIN gives its try back."""
         check_browser(browser)
         code = normal_code(code)
-        room = self.room(code)
-        if room is None:
+        if self.room(code) is None:
             raise RoomError("This room does not exist any more.")
         failures = f"room:{code}:pinfail"
-        failed = int(self.redis.get(failures) or 0)
-        refusal = pin_refusal(self.redis.hget(f"room:{code}", "pin") or "", pin, failed)
-        if refusal is None:
-            pipe = self.redis.pipeline()
-            pipe.sadd(f"room:{code}:teachers", browser)
-            pipe.srem(f"room:{code}:members", browser)
-            pipe.execute()
-            return
-        if self.redis.incr(failures) == 1:
-            self.redis.expire(failures, PIN_LOCK_SECONDS)
-        raise RoomError(refusal)
+        pipe = self.redis.pipeline()
+        pipe.incr(failures)
+        pipe.expire(failures, PIN_LOCK_SECONDS, nx=True)
+        pipe.hget(f"room:{code}", "pin")
+        tries, _, stored = pipe.execute()
+        refusal = pin_refusal(stored or "", pin, int(tries) - 1)
+        if refusal is not None:
+            raise RoomError(refusal)
+        pipe = self.redis.pipeline()
+        pipe.decr(failures)
+        pipe.sadd(f"room:{code}:teachers", browser)
+        pipe.srem(f"room:{code}:members", browser)
+        for step in range(1, MAX_STEPS + 1):
+            pipe.hdel(f"room:{code}:answers:{step}", browser)
+        pipe.execute()
 
-    def lead(self, code, browser, step=None, revealed=None, closed=None) -> Room:
+    def lead(self, code, browser, step=None, revealed=None, closed=None, locked=None) -> Room:
         code, now = normal_code(code), time.time()
         room = self.room(code)
         if room is None or not self.is_teacher(code, browser):
             raise RoomError(REFUSALS["not-teacher" if room else "gone"])
-        changes = [
-            str(item) for pair in lead_changes(step, revealed, closed).items() for item in pair
-        ]
+        if room.closed and closed is False:
+            self.check_reopening(code, now)
+        changes = lead_changes(step, revealed, closed, locked)
+        changes = [str(item) for pair in changes.items() for item in pair]
         expiries = (now + self.limits.idle_seconds, now + CLOSED_SECONDS)
         outcome = self.run("lead", code, browser, now, *expiries, *changes)
         if outcome != "ok":
             raise RoomError(REFUSALS[outcome])
         return self.room(code)
+
+    def check_reopening(self, code: str, now: float) -> None:
+        creator = self.redis.hget(f"room:{code}", "creator") or ""
+        mine = self.redis.zcount(f"rooms:open:{creator}", now, "+inf")
+        refusal = refused_creation(0, mine, self.limits)
+        if refusal:
+            raise RoomLimit(refusal.replace("start again", "reopen this one"))
 
     def join(self, code: str, student: str) -> None:
         check_browser(student)
@@ -249,6 +278,7 @@ class RedisStore:
 
     def answer(self, code: str, step: int, student: str, choice: str) -> None:
         check_browser(student)
+        check_choice(choice)
         code, now = normal_code(code), time.time()
         expires = now + self.limits.idle_seconds
         outcome = self.run("answer", code, int(step), student, choice, now, expires)

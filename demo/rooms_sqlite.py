@@ -18,6 +18,7 @@ from demo.rooms import (
     RoomError,
     RoomLimit,
     check_browser,
+    check_choice,
     check_pin,
     lead_changes,
     new_code,
@@ -28,9 +29,10 @@ from demo.rooms import (
     room_from_fields,
     room_full,
     room_taking_answers,
+    room_taking_students,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SQLiteStore:
@@ -41,7 +43,9 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike, limits: Limits | None = None):
         self.path = Path(path)
         self.limits = limits or Limits.from_environment()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The file holds the key that signs browser ids: only the server's user may read it.
+        self.path.touch(mode=0o600, exist_ok=True)
         self.local = threading.local()
         self.secret_value: bytes | None = None
         db = self.connection()
@@ -50,7 +54,8 @@ class SQLiteStore:
             # Rooms last hours: a file of an older layout is started afresh.
             db.executescript(
                 "DROP TABLE IF EXISTS rooms; DROP TABLE IF EXISTS answers; "
-                "DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS teachers;"
+                "DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS teachers; "
+                "DROP TABLE IF EXISTS attempts;"
             )
         db.executescript(
             f"""
@@ -58,7 +63,8 @@ class SQLiteStore:
                 code TEXT PRIMARY KEY, creator TEXT NOT NULL, pin TEXT NOT NULL,
                 step INTEGER NOT NULL, revealed INTEGER NOT NULL, closed INTEGER NOT NULL,
                 expires REAL NOT NULL, version INTEGER NOT NULL,
-                failed INTEGER NOT NULL DEFAULT 0, failed_since REAL NOT NULL DEFAULT 0);
+                failed INTEGER NOT NULL DEFAULT 0, failed_since REAL NOT NULL DEFAULT 0,
+                locked INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS rooms_by_expiry ON rooms (expires);
             CREATE INDEX IF NOT EXISTS rooms_by_creator ON rooms (creator, closed, expires);
             CREATE TABLE IF NOT EXISTS teachers (
@@ -69,6 +75,8 @@ class SQLiteStore:
                 code TEXT NOT NULL, step INTEGER NOT NULL, student TEXT NOT NULL,
                 choice TEXT NOT NULL, PRIMARY KEY (code, step, student));
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS attempts (
+                name TEXT PRIMARY KEY, count INTEGER NOT NULL, since REAL NOT NULL);
             PRAGMA user_version = {SCHEMA_VERSION};
             """
         )
@@ -84,6 +92,29 @@ class SQLiteStore:
     def write(self):
         """A write transaction that takes the lock at once (so checks and writes agree)."""
         return Transaction(self.connection())
+
+    def failures(self, name: str) -> int:
+        """Failed attempts of `name` (e.g. "passphrase") in the current lock period."""
+        row = (
+            self.connection()
+            .execute(
+                "SELECT count FROM attempts WHERE name = ? AND since >= ?",
+                (name, time.time() - PIN_LOCK_SECONDS),
+            )
+            .fetchone()
+        )
+        return row[0] if row else 0
+
+    def fail(self, name: str) -> None:
+        """Counts one failed attempt of `name`; a period starts with the first failure."""
+        now = time.time()
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (name) DO UPDATE SET "
+                "count = CASE WHEN since < ? THEN 1 ELSE count + 1 END, "
+                "since = CASE WHEN since < ? THEN excluded.since ELSE since END",
+                (name, now, now - PIN_LOCK_SECONDS, now - PIN_LOCK_SECONDS),
+            )
 
     def ping(self) -> None:
         with self.write() as db:
@@ -156,14 +187,14 @@ class SQLiteStore:
         row = (
             self.connection()
             .execute(
-                "SELECT step, revealed, closed, expires, version FROM rooms WHERE code = ?",
+                "SELECT step, revealed, closed, expires, version, locked FROM rooms WHERE code = ?",
                 (code,),
             )
             .fetchone()
         )
         if row is None:
             return None
-        names = ("step", "revealed", "closed", "expires", "version")
+        names = ("step", "revealed", "closed", "expires", "version", "locked")
         return room_from_fields(code, dict(zip(names, row, strict=True)), time.time())
 
     def is_teacher(self, code: str | None, browser: str | None) -> bool:
@@ -199,7 +230,10 @@ class SQLiteStore:
             refusal = pin_refusal(stored, pin, failed)
             if refusal is None:
                 db.execute("INSERT OR IGNORE INTO teachers VALUES (?, ?)", (code, browser))
-                db.execute("DELETE FROM members WHERE code = ? AND student = ?", (code, browser))
+                for table in ("members", "answers"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE code = ? AND student = ?", (code, browser)
+                    )
                 return
             db.execute(
                 "UPDATE rooms SET failed = ?, failed_since = ? WHERE code = ?",
@@ -207,16 +241,19 @@ class SQLiteStore:
             )
         raise RoomError(refusal)
 
-    def lead(self, code, browser, step=None, revealed=None, closed=None) -> Room:
+    def lead(self, code, browser, step=None, revealed=None, closed=None, locked=None) -> Room:
         """Change the room as one of its teachers: the step (which hides the answer again), the
-        reveal, the closing or reopening. RoomError for a browser that may not lead it."""
+        reveal, the closing or reopening, whether new students may join. RoomError for a browser
+        that may not lead it; RoomLimit for a reopening past its creator's cap."""
         now = time.time()
         with self.write() as db:
             if not self.is_teacher(code, browser):
                 raise RoomError("Only this room's teacher can lead it.")
             code = normal_code(code)
             room = self.room(code)
-            changes = lead_changes(step, revealed, closed)
+            changes = lead_changes(step, revealed, closed, locked)
+            if room.closed and changes.get("closed") == 0:
+                self.check_reopening(db, code, now)
             closed_after = changes.get("closed", room.closed)
             expires = now + (CLOSED_SECONDS if closed_after else self.limits.idle_seconds)
             assignments = "".join(f"{name} = ?, " for name in changes)
@@ -226,18 +263,27 @@ class SQLiteStore:
             )
         return self.room(code)
 
+    def check_reopening(self, db, code: str, now: float) -> None:
+        creator = db.execute("SELECT creator FROM rooms WHERE code = ?", (code,)).fetchone()[0]
+        mine = db.execute(
+            "SELECT COUNT(*) FROM rooms WHERE creator = ? AND closed = 0 AND expires >= ?",
+            (creator, now),
+        ).fetchone()[0]
+        refusal = refused_creation(0, mine, self.limits)
+        if refusal:
+            raise RoomLimit(refusal.replace("start again", "reopen this one"))
+
     def join(self, code: str, student: str) -> None:
-        """Count `student` in the room (once, however often it is called); RoomLimit when the
-        room is full."""
+        """Count `student` in the room (once, however often it is called); RoomError when the
+        room is closed or locked, RoomLimit when it is full."""
         check_browser(student)
         code, now = normal_code(code), time.time()
         with self.write() as db:
-            if self.room(code) is None:
-                raise RoomError("This room is closed or does not exist.")
             if db.execute(
                 "SELECT 1 FROM members WHERE code = ? AND student = ?", (code, student)
             ).fetchone():
                 return
+            room_taking_students(self.room(code))
             count = db.execute("SELECT COUNT(*) FROM members WHERE code = ?", (code,)).fetchone()
             if count[0] >= self.limits.students_per_room:
                 raise RoomLimit(room_full(self.limits))
@@ -252,6 +298,7 @@ class SQLiteStore:
 
     def answer(self, code: str, step: int, student: str, choice: str) -> None:
         check_browser(student)
+        check_choice(choice)
         code, now = normal_code(code), time.time()
         with self.write() as db:
             room_taking_answers(self.room(code), step)

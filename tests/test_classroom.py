@@ -58,7 +58,7 @@ def texts(at) -> str:
 
 def test_a_teacher_leads_and_the_students_follow(fixture_models, monkeypatch, data_dir):
     teacher, code = open_room(fixture_models, monkeypatch)
-    assert keys(teacher) >= TEACHER_KEYS - {"room_reopen"}
+    assert keys(teacher) >= TEACHER_KEYS - {"room_reopen", "room_unlock"}
     assert f"?room={code}" in texts(teacher) and len(teacher.get("image")) == 2  # composite, QR
     assert "**0 joined · 0 answered**" in texts(teacher)
     students = [start_app(APP, fixture_models, monkeypatch, {"room": code}) for _ in range(3)]
@@ -106,6 +106,27 @@ def test_a_closed_room_takes_no_answers_and_its_teacher_reopens_it(
     assert not student.pills(key="room_guess_1").disabled
     student.pills(key="room_guess_1").set_value("2").run()
     assert rooms.open_store(folder=data_dir).tally(code, 1) == {"2": 1}
+
+
+def test_once_the_teacher_locks_joining_a_new_browser_cannot_join(
+    fixture_models, monkeypatch, data_dir
+):
+    teacher, code = open_room(fixture_models, monkeypatch)
+    inside = start_app(APP, fixture_models, monkeypatch, {"room": code})
+    teacher.button(key="room_lock").click().run()
+    assert "Joining is locked" in texts(teacher) and "room_unlock" in keys(teacher)
+    late = start_app(APP, fixture_models, monkeypatch, {"room": code})
+    assert "takes no new students" in late.error[0].value and not late.pills
+    inside.pills(key="room_guess_1").set_value("2").run()
+    teacher.run()
+    assert "**1 joined · 1 answered**" in texts(teacher)
+
+
+def test_a_several_choice_answer_counts_each_class_once(fixture_models, monkeypatch, data_dir):
+    several = next(s for s in lesson.STEPS if s.question and s.question.several)
+    assert classroom_page.encode(["dog", "dog", "cat"]) == "cat,dog"
+    assert not classroom_page.valid(several, ["dog"] * 5000)
+    assert not classroom_page.valid(several, [["dog"]]) and not classroom_page.valid(several, [])
 
 
 def test_old_teacher_links_and_invented_ids_give_no_control(fixture_models, monkeypatch, data_dir):

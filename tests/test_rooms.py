@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import time
 
@@ -265,6 +266,8 @@ def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monke
         with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
             for _ in range(100_000):
                 store.create(flooder, "000000")
+        with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
+            store.ping()  # the health check sees a full Redis, which still answers PING
         assert store.room(live.code) == store.room(live.code) is not None
         assert store.tally(live.code, 1) == {"3": 30} and store.joined(live.code) == 30
     finally:
@@ -421,3 +424,76 @@ def test_answers_are_validated_encoded_and_counted_per_choice():
     assert not classroom_page.valid(one, "7") and classroom_page.valid(one, one.question.choices[0])
     counted = classroom_page.counts(several, {"cat,dog": 2, "cat": 1, "unicorn": 5})
     assert counted["cat"] == 3 and counted["dog"] == 2 and sum(counted.values()) == 5
+
+
+def test_a_locked_or_closed_room_takes_no_new_students_but_keeps_its_own(store):
+    teacher, inside, late = browsers(3)
+    room = store.create(teacher, "314159")
+    store.join(room.code, inside)
+    assert store.lead(room.code, teacher, locked=True).locked
+    with pytest.raises(rooms.RoomError, match="no new students"):
+        store.join(room.code, late)
+    store.join(room.code, inside)  # a student already in comes back (a reload, another worker)
+    store.answer(room.code, 1, inside, "2")
+    store.lead(room.code, teacher, locked=False)
+    store.lead(room.code, teacher, closed=True)
+    with pytest.raises(rooms.RoomError, match="closed"):
+        store.join(room.code, late)
+    assert store.joined(room.code) == 1
+
+
+def test_reopening_respects_the_browser_s_cap(kind, request, tmp_path):
+    store = make_store(kind, request, tmp_path, rooms.Limits(rooms_per_browser=1))
+    teacher = rooms.new_browser_id()
+    first = store.create(teacher, "314159")
+    store.lead(first.code, teacher, closed=True)
+    store.create(teacher, "314159")
+    with pytest.raises(rooms.RoomLimit, match="reopen this one"):
+        store.lead(first.code, teacher, closed=False)
+
+
+def test_answers_are_bounded_and_a_teacher_s_own_answers_leave_the_tally(store):
+    teacher, phone = browsers(2)
+    room = store.create(teacher, "314159")
+    store.join(room.code, phone)
+    for bad in ("", "x" * (rooms.MAX_CHOICE_LENGTH + 1)):
+        with pytest.raises(rooms.RoomError, match="An answer is"):
+            store.answer(room.code, 1, phone, bad)
+    store.answer(room.code, 1, phone, "3")
+    store.sign_in(room.code, phone, "314159")
+    assert store.tally(room.code, 1) == {} and store.joined(room.code) == 0
+
+
+def test_failures_are_counted_per_name_for_the_whole_server(store):
+    assert store.failures("passphrase") == 0
+    for _ in range(3):
+        store.fail("passphrase")
+    assert store.failures("passphrase") == 3 and store.failures("other") == 0
+
+
+def test_pins_tried_at_the_same_moment_cannot_pass_the_limit(kind, request, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = make_store(kind, request, tmp_path)
+    room = store.create(rooms.new_browser_id(), "314159")
+
+    def guess(index: int) -> str:
+        try:
+            store.sign_in(room.code, rooms.new_browser_id(), f"guess{index:04d}")
+        except rooms.RoomError as error:
+            return str(error)
+        return "signed in"
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(guess, range(40)))
+    checked = [a for a in answers if "tries left" in a]
+    assert len(checked) == rooms.PIN_TRIES and "signed in" not in answers
+    with pytest.raises(rooms.RoomError, match="paused"):
+        store.sign_in(room.code, rooms.new_browser_id(), "314159")
+
+
+def test_the_sqlite_file_is_readable_by_the_server_s_user_only(tmp_path):
+    store = SQLiteStore(tmp_path / "data" / "rooms.sqlite3", rooms.Limits())
+    store.secret()
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
