@@ -354,6 +354,7 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
         live_tally(room.code, room.step)
     if room.revealed or step.question is None:
         lesson_page.show_answer(step, composite, truth, context, lesson_page.NOBODY)
+    follow_the_teacher(room.code, room.version)  # a change made from the teacher's phone
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,7 +370,8 @@ def answer(room_store_, code: str, step: lesson.Step, number: int, student: str)
 
 @st.fragment(run_every=FOLLOW_EVERY)
 def follow_the_teacher(code: str, seen: int) -> None:
-    """Redraws the page when the teacher changed the room (a step, the reveal, the closing)."""
+    """Redraws the page when the room changed (a step, the reveal, the closing), whichever of
+    the teacher's devices changed it."""
     try:
         room = store().room(code)
     except rooms.STORE_ERRORS:

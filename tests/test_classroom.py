@@ -141,7 +141,7 @@ def test_old_teacher_links_and_invented_ids_give_no_control(fixture_models, monk
 def test_a_second_device_leads_with_the_pin_and_wrong_pins_are_limited(
     fixture_models, monkeypatch, data_dir
 ):
-    _, code = open_room(fixture_models, monkeypatch)
+    projector, code = open_room(fixture_models, monkeypatch)
     phone = start_app(APP, fixture_models, monkeypatch, {"room": code})
     phone.toggle(key="teacher_sign_in").set_value(True).run()
     phone.text_input(key="teacher_pin").input("999999")
@@ -151,6 +151,8 @@ def test_a_second_device_leads_with_the_pin_and_wrong_pins_are_limited(
     phone.text_input(key="teacher_pin").input(PIN)
     phone.button(key="room_sign_in").click().run()
     assert "room_next" in keys(phone) and "**0 joined" in texts(phone)
+    phone.button(key="room_next").click().run()  # the phone as a remote
+    assert "Step 2 of" in projector.run().subheader[0].value
 
 
 @pytest.mark.parametrize("code", ["ZZZZZ", "abc", "<b>x</b>", "", "[x](https://evil.example)"])
