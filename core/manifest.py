@@ -21,15 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.data import FOUR_DISTINCT, ONE_TO_FOUR
+from core.kinds import KINDS
 
 MANIFEST_NAME = "models.json"
-# Each loss with the output activation it is trained through, and how the app names the pair.
-LOSS_OUTPUTS = {"bce": "sigmoid", "cce": "sigmoid", "softmax": "softmax"}
-LOSS_TITLES = {
-    "bce": "sigmoids + binary cross-entropy",
-    "cce": "sigmoids + categorical cross-entropy",
-    "softmax": "softmax + categorical cross-entropy",
-}
+# How the app names each ending and loss (the address's views are these): from the kinds' table.
+LOSS_TITLES = {loss: kind.title for loss, kind in KINDS.items()}
 DATA_KINDS = (FOUR_DISTINCT, ONE_TO_FOUR)
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -45,7 +41,7 @@ class ModelEntry:
     name: str  # unique key: the evaluation JSON and the URL use it
     label: str  # short, unique: chart legends and column heads
     file: Path  # the .keras file
-    loss: str  # "bce", "cce" or "softmax"
+    loss: str  # a key of core.kinds.KINDS: "bce", "cce", "softmax", ...
     output: str  # "sigmoid" or "softmax"
     data: str  # the training-data family: "four-distinct" or "one-to-four"
     colour: str  # "#rrggbb", the same on every chart
@@ -54,8 +50,13 @@ class ModelEntry:
     start: str = ""  # how the run started (scratch on a GPU, fine-tuned from ... on a CPU)
 
     @property
+    def kind(self):
+        """Its `core.kinds.Kind`: what its ending and loss are."""
+        return KINDS[self.loss]
+
+    @property
     def title(self) -> str:
-        return f"{self.label} · {LOSS_TITLES[self.loss]}"
+        return f"{self.label} · {self.kind.title}"
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,11 @@ def parse_model(item, folder: Path, path: Path) -> ModelEntry:
         raise ManifestError(f"{where} lacks {', '.join(missing)} (text).")
     if not NAME_PATTERN.match(item["name"]):
         raise ManifestError(f"{where}: a name is lower-case letters, digits, '.', '-' and '_'.")
-    if item["loss"] not in LOSS_OUTPUTS:
-        raise ManifestError(f"{where}: unknown loss; one of {', '.join(LOSS_OUTPUTS)}.")
-    if item["output"] != LOSS_OUTPUTS[item["loss"]]:
+    if item["loss"] not in KINDS:
+        raise ManifestError(f"{where}: unknown loss; one of {', '.join(KINDS)}.")
+    if item["output"] != KINDS[item["loss"]].output:
         raise ManifestError(
-            f"{where}: loss {item['loss']!r} trains a {LOSS_OUTPUTS[item['loss']]} output, "
+            f"{where}: loss {item['loss']!r} trains a {KINDS[item['loss']].output} output, "
             f"not {item['output']!r}."
         )
     if item["data"] not in DATA_KINDS:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import data as data_module
+from core.kinds import KINDS, kind_of
 
-LOSS_NAMES = ("bce", "cce", "softmax")
 FAST = "fast"
 ARTICLE = "article"
 INIT_SCRATCH, INIT_RESUME, INIT_RESTART = "scratch", "resume", "restart"
@@ -20,8 +20,8 @@ LENGTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(epochs?|min)\s*$")
 
 @dataclass
 class TrainConfig:
-    loss: str = "bce"  # "bce" (sigmoids, summed binary cross-entropy), "cce" (sigmoids,
-    # categorical cross-entropy: the article's) or "softmax" (softmax, categorical: multi-class)
+    loss: str = "bce"  # a kind of `core.kinds.KINDS`: "bce" (sigmoids, summed binary
+    # cross-entropy), "cce" (sigmoids, categorical cross-entropy: the article's), "softmax", ...
     composites: str = data_module.FOUR_DISTINCT  # "four-distinct" (the article's) or
     # "one-to-four" (one to four objects, the other quadrants empty)
     recipe: str = FAST  # "fast" (fresh composites, one-cycle AdamW) or "article" (fixed set, SGD)
@@ -48,8 +48,7 @@ class TrainConfig:
     out: str = "models"  # output folder
 
     def __post_init__(self):
-        if self.loss not in LOSS_NAMES:
-            raise ValueError(f"loss must be one of {', '.join(LOSS_NAMES)}, got {self.loss!r}.")
+        kind_of(self.loss)  # raises ValueError naming the known losses
         if self.composites not in (data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR):
             raise ValueError(
                 f"composites must be four-distinct or one-to-four: {self.composites!r}"
@@ -76,8 +75,8 @@ class TrainConfig:
 
     @property
     def output(self) -> str:
-        """The model's last activation: a softmax for the multi-class model, else sigmoids."""
-        return "softmax" if self.loss == "softmax" else "sigmoid"
+        """The model's last activation, as its kind says: sigmoids or a softmax."""
+        return KINDS[self.loss].output
 
     @property
     def follows_the_clock(self) -> bool:

@@ -36,6 +36,7 @@ from core.checkpoints import (
     warm_restart,
     write_json,
 )
+from core.kinds import KINDS
 from core.provenance import describe_source, device_description, library_versions
 from core.recipes import (
     ARTICLE,
@@ -43,7 +44,6 @@ from core.recipes import (
     INIT_RESTART,
     INIT_RESUME,
     INIT_SCRATCH,
-    LOSS_NAMES,
     TrainConfig,
     article_config,
     hold_out,
@@ -83,10 +83,10 @@ def make_optimizer(config: TrainConfig, total_steps: int):
 
 
 def compile_model(model, config: TrainConfig, optimizer):
-    from core.losses import LOSSES
     from core.metrics import binary_acc, total_acc
 
-    model.compile(optimizer=optimizer, loss=LOSSES[config.loss], metrics=[total_acc, binary_acc])
+    loss = KINDS[config.loss].training_loss()
+    model.compile(optimizer=optimizer, loss=loss, metrics=[total_acc, binary_acc])
     return model
 
 
@@ -225,7 +225,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter
     )
-    parser.add_argument("--loss", choices=LOSS_NAMES, default="bce", help="softmax: multi-class")
+    parser.add_argument(
+        "--loss",
+        choices=list(KINDS),
+        default="bce",
+        help="the ending and loss, from core.kinds; softmax: multi-class",
+    )
     parser.add_argument(
         "--composites",
         choices=[data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR],

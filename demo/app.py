@@ -18,14 +18,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
-from demo import classroom_page, lesson, lesson_page, panels, report, resources, url
+from core.kinds import KINDS
+from demo import classroom_page, lab_page, lesson, lesson_page, panels, report, resources, url
 from demo.context import PageContext
 
 VIEW_NAMES = {
     url.ALL_MODELS: "all side by side",
-    "bce": "BCE only",
-    "cce": "CCE only",
-    "softmax": "softmax only",
+    **{loss: f"{kind.short} only" for loss, kind in KINDS.items()},
 }
 
 
@@ -41,10 +40,17 @@ def family_control(manifest) -> str:
     )
 
 
-def view_control() -> str:
+def view_control(manifest) -> str:
+    """All models side by side, or the models of one loss that the manifest lists."""
+    listed = {
+        entry.loss for family in manifest.families for entry in manifest.in_family(family.data)
+    }
+    views = [view for view in url.VIEWS if view == url.ALL_MODELS or view in listed]
+    if st.session_state.get("view") not in views:  # a link to a loss no model here has
+        st.session_state.view = url.ALL_MODELS
     return st.radio(
         "Models",
-        url.VIEWS,
+        views,
         key="view",
         horizontal=True,
         format_func=VIEW_NAMES.get,
@@ -60,7 +66,7 @@ def model_choice(manifest, hidden: frozenset[str]) -> tuple[str, str]:
     with left:
         data = family_control(manifest)
     with right:
-        view = view_control()
+        view = view_control(manifest)
     return data, view
 
 
@@ -110,7 +116,7 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
         panels.show_activation_maps(composite, predictions, shown, cam_class)
     # A toggle rather than an expander: a closed expander's content still runs every time.
     if st.toggle("Why categorical cross-entropy cannot place the threshold", key="why_cce"):
-        categorical = [entry for entry in shown if entry.loss == "cce"]
+        categorical = [entry for entry in shown if entry.kind.scale_free]
         prediction = predictions[categorical[0].name] if categorical else None
         panels.why_cce_panel(prediction, truth)
 
@@ -134,7 +140,8 @@ def header() -> None:
     st.subheader("Multi-label classification: several objects, one image")
     st.caption(
         "CIFAR-10 pictures tiled 2x2: one image, **several labels**. One network, three endings: "
-        "sigmoids with **binary** or **categorical cross-entropy**, or a **softmax**."
+        "sigmoids with **binary** or **categorical cross-entropy**, or a **softmax**. "
+        "[Train the last layer yourself in the loss lab](?lab=1)."
     )
 
 
@@ -207,6 +214,7 @@ def lesson_view(context: PageContext) -> None:
 ROUTES = (
     ("room", classroom_page.show_room),
     ("step", lesson_view),
+    ("lab", lab_page.show_lab),
 )
 
 

@@ -295,3 +295,31 @@ def tally_chart(data, height: int = 200):
     )
     counts = bars.mark_text(align="left", dx=4, fontSize=14).encode(text="students:Q")
     return alt.layer(bars, counts).properties(height=height)
+
+
+LAB_METRICS = {
+    "loss": "training loss",
+    "exact_match": "exact match at 0.5",
+    "best_threshold": "best threshold",
+}
+
+
+def lab_curves_chart(data, title: str, runs: list[str], legend: bool = True, height: int = 200):
+    """The loss lab's per-epoch lines of one metric: `value` per `epoch`, one line per `run`.
+    `data` is rows or `alt.NamedData`; `runs` fixes the colours in the order of the runs."""
+    colours = [FALLBACK_PALETTE[i % len(FALLBACK_PALETTE)] for i in range(len(runs))]
+    return (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "run:N",
+                scale=alt.Scale(domain=runs, range=colours),
+                legend=alt.Legend(orient="bottom", title=None, columns=1) if legend else None,
+            ),
+            tooltip=["run:N", "epoch:Q", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=height)
+    )

@@ -54,7 +54,7 @@ def training_curves_figure(folder: Path):
         histories = {e.name: json.loads(e.history.read_text()) for e in entries}
         labels = {e.name: e.label for e in entries}
         frame = charts.curves_frame(histories, labels, {e.name: e.colour for e in entries})
-        categorical = any(e.loss != "bce" for e in entries)
+        categorical = any(e.kind.categorical for e in entries)
         panels = []
         for metric, title in charts.CURVE_TITLES.items():
             floor = 4 * math.log(4) if metric == "loss" and categorical else None

@@ -163,7 +163,7 @@ def topk_panel(shown: Shown) -> None:
 
 
 def scale_panel(shown: Shown) -> None:
-    categorical = [entry for entry in shown.entries if entry.loss == "cce"]
+    categorical = [entry for entry in shown.entries if entry.kind.scale_free]
     if categorical:
         panels.why_cce_panel(shown.predictions[categorical[0].name], shown.truth, explain=False)
 

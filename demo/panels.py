@@ -11,7 +11,6 @@ from core import evaluation
 from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.images import ImageError, load_upload
-from core.manifest import LOSS_TITLES
 from demo import charts, resources
 from demo.url import EMPTY, QUADRANT_CHOICES
 
@@ -233,7 +232,7 @@ def label_list(names: list[str]) -> str:
 def output_sum_note(entry, probabilities: np.ndarray, top_k: int) -> str:
     """Why a softmax model cannot name a set at a threshold, or that sigmoids do not share."""
     total = float(probabilities.sum())
-    if entry.output == "softmax":
+    if entry.kind.shares_one_unit:
         above = int((probabilities >= 0.5).sum())
         how = f"top-{top_k} takes the {top_k} largest" if top_k else "top-k names k classes"
         return (
@@ -257,7 +256,7 @@ def show_decisions(entry, prediction, truth, threshold: float, top_k: int) -> No
     ]
     template = resources.probability_template(not top_k, truth is not None, CHART_HEIGHT)
     spec = charts.with_data(template, bars=bars, threshold=[{"threshold": threshold}])
-    st.markdown(f"**{entry.label}** · {LOSS_TITLES[entry.loss]}")
+    st.markdown(f"**{entry.label}** · {entry.kind.title}")
     st.vega_lite_chart(spec, width="stretch", height=CHART_HEIGHT)
     predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
     st.markdown("**Predicted:** " + label_list(predicted))

@@ -158,7 +158,7 @@ def curve_specs(_entries: list, names: tuple, stamps: tuple) -> dict[str, dict]:
         return {}
     frame = charts.curves_frame(histories, labels, colours)
     specs = {}
-    has_categorical = any(entry.loss != "bce" for entry in _entries if entry.name in histories)
+    has_categorical = any(entry.kind.categorical for entry in _entries if entry.name in histories)
     for metric, title in charts.CURVE_TITLES.items():
         floor = CCE_FLOOR if metric == "loss" and has_categorical else None
         chart = charts.curves_chart(frame[frame.metric == metric], title, floor)

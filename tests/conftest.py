@@ -20,6 +20,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from core.data import CLASS_NAMES  # noqa: E402
+from core.kinds import KINDS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -117,7 +118,7 @@ def manifest_entry(name: str, loss: str, data: str, colour: str, label: str | No
         "label": label or name,
         "file": f"{name}.keras",
         "loss": loss,
-        "output": "softmax" if loss == "softmax" else "sigmoid",
+        "output": KINDS[loss].output,
         "data": data,
         "colour": colour,
         "history": f"{name}.history.json",
@@ -155,7 +156,7 @@ def save_models(folder, specs, zero_logits=False) -> dict:
     keras.utils.set_random_seed(0)
     models, entries = {}, []
     for index, (name, loss, data, label) in enumerate(specs):
-        model = build_model(output="softmax" if loss == "softmax" else "sigmoid")
+        model = build_model(output=KINDS[loss].output)
         if zero_logits:
             logits = model.get_layer(LOGITS_NAME)
             logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])

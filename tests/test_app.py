@@ -169,6 +169,14 @@ def test_an_old_link_still_opens_every_model(fixture_models, monkeypatch):
     assert len(markdown_starting(at, "**Predicted:**")) == 3
 
 
+def test_the_view_offers_only_losses_a_model_here_was_trained_with(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch, {"view": "mse"})  # a kind with no model here
+    assert not at.exception
+    view = at.radio(key="view")
+    assert list(view.options) == ["all side by side", "BCE only", "CCE only", "softmax only"]
+    assert view.value == "all" and len(markdown_starting(at, "**Predicted:**")) == 3
+
+
 def test_bad_query_parameters_are_reported_not_raised(fixture_models, monkeypatch):
     query = {"c0": "unicorn", "t": "7", "s1": "x", "data": "nope", "view": "all3"}
     at = start(fixture_models, monkeypatch, query)

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 from conftest import REPO, manifest_entry, write_manifest
 
-from core.manifest import LOSS_OUTPUTS, ManifestError, load_manifest
+from core.kinds import KINDS, Kind
+from core.manifest import ManifestError, load_manifest
 
 
 def good_entries():
@@ -75,7 +76,7 @@ def test_check_files_names_the_missing_file(tmp_path):
 def test_the_shipped_manifest_lists_three_losses_on_each_kind_of_data():
     manifest = load_manifest(REPO / "models")
     for family in manifest.families:
-        assert sorted(m.loss for m in manifest.in_family(family.data)) == sorted(LOSS_OUTPUTS)
+        assert sorted(m.loss for m in manifest.in_family(family.data)) == ["bce", "cce", "softmax"]
     assert len(set(manifest.colours().values())) == len(manifest.models)
 
 
@@ -91,3 +92,15 @@ def test_only_the_manifest_s_models_and_their_json_are_tracked():
         for path in (model.file, model.history, model.run):
             expected.add(path.relative_to(REPO).as_posix())
     assert set(tracked.stdout.split()) == expected
+
+
+def test_a_kind_added_to_the_table_is_a_loss_the_manifest_accepts(tmp_path, monkeypatch):
+    kind = Kind("softmax", "softmax + hinge", "hinge", False, "binary_loss", KINDS["bce"].lab_loss)
+    monkeypatch.setitem(KINDS, "hinge", kind)
+    entries = [manifest_entry("hinge", "hinge", "four-distinct", "#1565c0", "hinge")]
+    write_manifest(tmp_path, entries)
+    assert load_manifest(tmp_path).by_name("hinge").kind.shares_one_unit
+    entries[0]["output"] = "sigmoid"
+    write_manifest(tmp_path, entries)
+    with pytest.raises(ManifestError, match="'hinge' trains a softmax output, not 'sigmoid'"):
+        load_manifest(tmp_path)
