@@ -149,8 +149,9 @@ class SQLiteStore:
         check_pin(pin)
         digest, now = pin_digest(pin), time.time()
         expires = now + self.limits.idle_seconds
-        with self.write() as db:
+        with self.write() as db:  # its own transaction: kept even when the creation is refused
             self.purge_if_due(db, now)
+        with self.write() as db:
             live = db.execute("SELECT COUNT(*) FROM rooms WHERE expires >= ?", (now,))
             mine = db.execute(
                 "SELECT COUNT(*) FROM rooms WHERE creator = ? AND closed = 0 AND expires >= ?",
