@@ -18,7 +18,15 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 PIN = "teach2026"
-TEACHER_BUTTONS = ("Back", "Next", "Reveal", "Close room", "Reopen room")
+TEACHER_BUTTONS = (
+    "Back",
+    "Next",
+    "Reveal",
+    "Close room",
+    "Reopen room",
+    "Lock joining",
+    "Let new students join",
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +75,7 @@ def test_the_projected_address_and_text_give_a_second_browser_no_control(served,
     url, store = served
     teacher, code = start_a_room(chromium.new_context(viewport={"width": 1280, "height": 720}), url)
     assert teacher.url.endswith(f"/?room={code}")  # no key, nothing secret in the address
-    assert teacher_buttons(teacher) == ["Back", "Next", "Reveal", "Close room"]
+    assert teacher_buttons(teacher) == ["Back", "Next", "Reveal", "Close room", "Lock joining"]
     ARTIFACTS.mkdir(exist_ok=True)
     teacher.screenshot(path=str(ARTIFACTS / "room-teacher.png"))
     shown = teacher.inner_text("body")
