@@ -6,6 +6,7 @@
     python bench/classroom.py --checkout ../old-clone      # the same class against another commit
     python bench/classroom.py --workers 2 --soak 10 --kill-at 2.5   # a soak, a worker killed
     python bench/classroom.py --workers 2 --room 100 --store redis  # a class room answering
+    python bench/classroom.py --lab 30 --students 10     # 30 press Train at once, 10 others
 
 The benchmark starts the server itself on a free loopback port and stops it at the end. Each
 student speaks Streamlit's websocket protocol as a browser does: it fetches the page (which sets
@@ -28,6 +29,11 @@ The room mode opens a class room (SQLite, or a Redis server it starts), a teache
 while the teacher's page redraws its tally as the browser's timer would. It reports the answers'
 p50 / p95, how many the store and the teacher's page counted, how long after the last answer the
 teacher's tally was complete, and the store's share of an answer's time.
+
+The lab mode opens `--lab` students' pages at `/?lab=1` on one process; once all have loaded,
+they press Train at the same moment, then again every 1-4 s until `--seconds`, while
+`--students` others interact with the free page as above. It reports Train's p50 / p95, the
+other interactions' p95, and how many presses the page refused as busy.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from demo.lab_page import BUSY_MESSAGE, TRAIN_KEY
 from demo.rooms import counts_in_tally_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +79,8 @@ class Tally:
     server_cpu_per_run: float = 0.0  # server CPU seconds per page load or interaction
     client_cpu: float = 0.0  # CPU seconds the simulated students themselves used
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (end, seconds) per run
+    trains: list[float] = field(default_factory=list)  # the lab's Train presses that trained
+    busy: int = 0  # Train presses the lab refused as busy
     error_log: list[tuple[float, str, str]] = field(default_factory=list)  # (time, kind, worker)
 
     def error(self, kind: str, detail: str = "") -> None:
@@ -120,6 +129,7 @@ class Session:
         self.answered = -1  # a teacher's page: how many students its tally counts
         self.timers: dict[str, float] = {}  # fragment id -> seconds between its automatic runs
         self.answered_fragment = ""
+        self.busy = False  # the last run said the lab was busy
 
     async def run(self, widget=None, fragment_id: str = "") -> bool:
         """Ask for a run (with one widget's new state) and read until it finishes."""
@@ -131,7 +141,7 @@ class Session:
         if widget is not None:
             state.widget_states.widgets.append(widget)
         state.fragment_id = fragment_id
-        self.images = []
+        self.images, self.busy = [], False
         await self.socket.send(message.SerializeToString())
         return await asyncio.wait_for(self.read_until_finished(), ANSWER_TIMEOUT)
 
@@ -166,6 +176,8 @@ class Session:
             self.tally.error("exception element", element.exception.message[:120])
         elif kind == "alert" and element.alert.format == 1:  # 1: st.error
             self.tally.error("error message", element.alert.body[:120])
+        elif kind == "alert" and element.alert.body == BUSY_MESSAGE:
+            self.busy = True
         elif kind == "imgs":
             self.images.extend(image.url for image in element.imgs.imgs)
         elif kind in ("slider", "button", "button_group"):
@@ -475,6 +487,72 @@ async def room_class(host, port, store, students, window, tally) -> dict:
     }
 
 
+async def lab_student(host, port, seconds, seed, tally, loaded: asyncio.Barrier) -> None:
+    """A student on the lab page who presses Train when everyone is loaded, then every 1-4 s."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    try:
+        socket_, session = await open_session(host, port, "lab=1", tally)
+    except (OSError, TimeoutError) as error:
+        tally.error("dropped socket", f"{type(error).__name__}: {error}")
+        await loaded.wait()
+        return
+    async with socket_:
+        await loaded.wait()
+        if TRAIN_KEY not in session.widgets:
+            tally.error("page incomplete", "no Train button on the lab page")
+            return
+        try:
+            while time.monotonic() < deadline:
+                widget = WidgetState()
+                widget.id, fragment_id = session.widgets[TRAIN_KEY]
+                widget.trigger_value = True
+                started = time.perf_counter()
+                if await session.run(widget, fragment_id):
+                    if session.busy:
+                        tally.busy += 1
+                    else:
+                        tally.trains.append(time.perf_counter() - started)
+                await asyncio.sleep(rng.uniform(*THINKING_SECONDS))
+        except TimeoutError:
+            tally.error("no answer within 60 s")
+
+
+async def lab_class(host, port, lab_students, others, seconds, tally) -> None:
+    loaded = asyncio.Barrier(lab_students)
+    await asyncio.gather(
+        *(lab_student(host, port, seconds, n, tally, loaded) for n in range(lab_students)),
+        *(student(host, port, seconds, 1000 + n, tally) for n in range(others)),
+    )
+
+
+def run_lab(args) -> int:
+    others = args.students[0] if args.students != [1, 10, 30, 100] else 10
+    tally = Tally()
+    with served(args, "lab") as port:
+        asyncio.run(lab_class("127.0.0.1", port, args.lab, others, args.seconds, tally))
+    other = tally.thresholds + tally.composites
+    print(
+        f"\nLoss lab, 1 process: {args.lab} students press Train at once, then every 1-4 s, "
+        f"for {args.seconds:.0f} s; {others} others use the free page (ms)\n"
+    )
+    print(
+        "| lab students | Train p50 | Train p95 | trained | refused as busy | others' "
+        "interactions | their p95 | errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.lab} | {statistics.median(tally.trains) * 1000:.0f} | "
+        f"{percentile(tally.trains, 0.95) * 1000:.0f} | {len(tally.trains)} | {tally.busy} | "
+        f"{len(other)} | {percentile(other, 0.95) * 1000:.0f} | {sum(tally.errors.values())} |"
+    )
+    for example in tally.examples:
+        print(f"    {example}")
+    return 1 if tally.errors else 0
+
+
 def store_seconds_per_answer(store, calls: int = 200) -> float:
     from demo import rooms
 
@@ -745,7 +823,10 @@ def main(argv=None) -> int:
     parser.add_argument("--room", type=int, help="students answering in a class room instead")
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite", help="--room's")
     parser.add_argument("--kill-at", type=float, help="soak: minute at which to kill worker1")
+    parser.add_argument("--lab", type=int, help="students pressing Train in the lab instead")
     args = parser.parse_args(argv)
+    if args.lab is not None:
+        return run_lab(args)
     if args.soak is not None:
         return run_soak(args)
     if args.room is not None:

@@ -298,27 +298,46 @@ def tally_chart(data, height: int = 200):
 
 
 LAB_METRICS = {
-    "loss": "training loss",
+    "loss": "training loss (log scale)",
     "exact_match": "exact match at 0.5",
     "best_threshold": "best threshold",
 }
+LOG_SCALED = ("loss",)  # the losses differ by a factor of ten or more: CCE's floor is 5.5
+# One colour per lab run, kept by the run while it is shown: as many as a session keeps runs.
+LAB_RUN_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+AXIS_FONT_SIZE = 13  # readable from the back of a class room
+TITLE_FONT_SIZE = 16
 
 
-def lab_curves_chart(data, title: str, runs: list[str], legend: bool = True, height: int = 200):
-    """The loss lab's per-epoch lines of one metric: `value` per `epoch`, one line per `run`.
-    `data` is rows or `alt.NamedData`; `runs` fixes the colours in the order of the runs."""
-    colours = [FALLBACK_PALETTE[i % len(FALLBACK_PALETTE)] for i in range(len(runs))]
+def lab_run_colour(number: int) -> str:
+    """The colour of the lab's run `number` (1, 2, ...), the same on every chart and the table."""
+    return LAB_RUN_COLOURS[(number - 1) % len(LAB_RUN_COLOURS)]
+
+
+def lab_curves_chart(
+    data, metric: str, runs: list[str], colours: list[str], height: int = 200
+) -> alt.Chart:
+    """The loss lab's per-epoch lines of one metric (a key of LAB_METRICS): `value` per `epoch`,
+    one line per `run` in its colour. `data` is rows or `alt.NamedData`. No legend: the runs
+    table names each run in its colour, which keeps the three charts the same height."""
+    scale = alt.Scale(type="log") if metric in LOG_SCALED else alt.Scale(zero=False)
+    axis = alt.Axis(labelFontSize=AXIS_FONT_SIZE, titleFontSize=AXIS_FONT_SIZE)
     return (
-        alt.Chart(data, title=title)
+        alt.Chart(data, title=alt.Title(LAB_METRICS[metric], fontSize=TITLE_FONT_SIZE))
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "run:N",
-                scale=alt.Scale(domain=runs, range=colours),
-                legend=alt.Legend(orient="bottom", title=None, columns=1) if legend else None,
-            ),
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d", **axis.to_dict())),
+            y=alt.Y("value:Q", title=None, scale=scale, axis=axis),
+            color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=colours), legend=None),
             tooltip=["run:N", "epoch:Q", alt.Tooltip("value:Q", format=".3f")],
         )
         .properties(height=height)

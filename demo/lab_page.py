@@ -30,7 +30,10 @@ TRAINING_SLOTS = 1  # trainings at once per server process: one core's worth
 WAIT_FOR_SLOT_S = 5.0  # how long a Train press queues for a slot before saying "busy"
 MOST_RUNS = 8  # runs a session keeps side by side
 RUNS_KEY = "lab_runs"
+TRAIN_KEY = "lab_train"  # the Train button's key: bench/classroom.py presses it too
+BUSY_MESSAGE = "Busy: other students' runs are training right now. Press Train again."
 CHART_HEIGHT = 260
+ROW_HEIGHT = 35  # pixels per row of st.dataframe
 
 
 @st.cache_resource(show_spinner=False)
@@ -113,35 +116,33 @@ def keep_run(run: lab.LabRun, data: str) -> None:
 
 
 def train_button(config: lab.LabConfig, features, data: str) -> None:
-    if not st.button("Train", type="primary", key="lab_train"):
+    if not st.button("Train", type="primary", key=TRAIN_KEY):
         return
     run = train_when_free(config, features)
     if run is None:
-        st.warning("Busy: other students' runs are training right now. Press Train again.")
+        st.warning(BUSY_MESSAGE)
         return
     keep_run(run, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def curves_template(metric: str, runs: tuple[str, ...], legend: bool) -> dict:
+def curves_template(metric: str, runs: tuple[str, ...], colours: tuple[str, ...]) -> dict:
     import altair as alt
 
-    title = charts.LAB_METRICS[metric]
-    chart = charts.lab_curves_chart(alt.NamedData(name="rows"), title, list(runs), legend)
+    chart = charts.lab_curves_chart(alt.NamedData(name="rows"), metric, list(runs), list(colours))
     return chart.to_dict()
 
 
 def show_curves(runs: list[dict]) -> None:
     labels = tuple(run["run"] for run in runs)
-    for index, (metric, column) in enumerate(
-        zip(charts.LAB_METRICS, st.columns(len(charts.LAB_METRICS)), strict=True)
-    ):
+    colours = tuple(charts.lab_run_colour(run["number"]) for run in runs)
+    for metric, column in zip(charts.LAB_METRICS, st.columns(len(charts.LAB_METRICS)), strict=True):
         rows = [
             {"run": run["run"], "epoch": row["epoch"], "value": row[metric]}
             for run in runs
             for row in run["result"].epochs
         ]
-        spec = charts.with_data(curves_template(metric, labels, index == 0), rows=rows)
+        spec = charts.with_data(curves_template(metric, labels, colours), rows=rows)
         column.vega_lite_chart(spec, width="stretch")
 
 
@@ -165,6 +166,13 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def coloured_runs(runs: list[dict]):
+    """The runs table with each run's name in its chart colour: the charts' legend."""
+    frame = runs_table(runs)
+    colours = [f"color: {charts.lab_run_colour(run['number'])}" for run in runs]
+    return frame.style.apply(lambda _: colours, subset=["run"])
 
 
 def show_outputs(run: dict, features, number: int) -> None:
@@ -201,9 +209,14 @@ def gradient_table(run: dict, features, number: int) -> pd.DataFrame:
     return frame
 
 
+def table_height(rows: int) -> int:
+    """Pixels that show a data frame's header and `rows` rows without a scroll bar."""
+    return (rows + 1) * ROW_HEIGHT + 3
+
+
 def show_composite_view(runs: list[dict], features, data: str) -> None:
     latest = next((run for run in reversed(runs) if run["data"] == data), None)
-    picture, outputs, gradients = st.columns([2, 3, 5])
+    picture, outputs = st.columns([1, 2])
     with picture:
         number = st.selectbox("Test composite", range(SHOWN_COMPOSITES), key="lab_composite")
         st.image(resources.composite_png(features.shown_pixels[number]), width="content")
@@ -212,9 +225,10 @@ def show_composite_view(runs: list[dict], features, data: str) -> None:
         return
     with outputs:
         show_outputs(latest, features, number)
-    with gradients:
-        st.markdown("**The push each loss sends each output** (loss in brackets; + is up)")
-        st.dataframe(gradient_table(latest, features, number), height=CHART_HEIGHT + 130)
+    # Full width: a column per kind, each readable, every class in view on a projector.
+    st.markdown("**The push each loss sends each output** (loss in brackets; + is up)")
+    gradients = gradient_table(latest, features, number)
+    st.dataframe(gradients, height=table_height(len(gradients)))
 
 
 def show_lab(context: PageContext) -> None:
@@ -234,5 +248,5 @@ def show_lab(context: PageContext) -> None:
         st.info("Press Train: the chart and the table fill in, one line per run.")
         return
     show_curves(runs)
-    st.dataframe(runs_table(runs), hide_index=True)
+    st.dataframe(coloured_runs(runs), hide_index=True)
     show_composite_view(runs, families[data], data)

@@ -2,8 +2,9 @@
 
 A step's text may quote figures only through `{placeholders}` filled from the committed
 evaluation JSON (`lesson_facts`); a question's answer is computed from the models' outputs on the
-step's composite (`QUESTIONS`), never written down. `demo.lesson_page` draws a step; nothing here
-imports Streamlit, so the steps and the answers are tested as plain data and functions.
+step's composite or from the loss lab's runs (`QUESTIONS`), never written down.
+`demo.lesson_page` draws a step; nothing here imports Streamlit, so the steps and the answers are
+tested as plain data and functions.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import numpy as np
 
 from core.data import CLASS_NAMES, QUADRANT_NAMES
 from core.evaluation import ARTICLE_RESULTS, THRESHOLD
+from core.kinds import KINDS
 
 EMPTY = "empty"
 HIGHER_THRESHOLD = 0.9  # the threshold step asks what raising 0.5 to this does
 SCALE = 0.5  # the BCE-against-CCE step asks what multiplying the CCE outputs by this does
+LAB_MARGIN = 0.05  # an ending "works at 0.5" when that costs it at most this much exact match
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Step:
     question: Question | None = None
     cam_class: str | None = None  # the class of the activation-map step
     after: str = ""  # one sentence shown with the answer; {placeholders} too
+    lab_data: str | None = None  # a data family: the step trains every ending in the lab on it
 
 
 COUNTS = ("0", "1", "2", "3", "4 or more")
@@ -188,6 +192,31 @@ STEPS = (
         after="The model was never told where the objects are; it found them on its own.",
     ),
     Step(
+        slug="lab",
+        title="Train every ending yourself",
+        text=(
+            "The loss lab trains only the last layer, on one frozen trunk's features of "
+            "composites with one to four objects, once for every ending and loss, with SGD as "
+            "in the article. At {threshold}, some endings find the right classes about as well "
+            "as at their best threshold; others need a threshold of their own."
+        ),
+        classes=("horse", EMPTY, "ship", EMPTY),
+        samples=(5, 0, 8, 0),
+        panels=("lab",),
+        question=Question(
+            "lab_endings",
+            "Which endings will lose at most {lab_margin} of exact match by deciding at "
+            "{threshold} instead of at their best threshold?",
+            tuple(kind.short for kind in KINDS.values()),
+            several=True,
+        ),
+        after=(
+            "Binary cross-entropy asks every output for 0 or 1 on its own, so at {threshold} it "
+            "stays close to its best; [try any ending in the lab](?lab=1)."
+        ),
+        lab_data="one-to-four",
+    ),
+    Step(
         slug="summary",
         title="What we learned",
         text=(
@@ -295,6 +324,24 @@ def cam_quadrant(step, truth, outputs, maps) -> tuple[object, str]:
     )
 
 
+def margin_text() -> str:
+    return f"{LAB_MARGIN * 100:.0f} points"
+
+
+def lab_endings(step, truth, outputs, maps) -> tuple[object, str]:
+    """`outputs` here are {kind: the lab's final figures} of a run of every kind (`core.lab`)."""
+    # Rounded: a cost of exactly the margin counts, whatever the floating point says.
+    cost = {k: round(f["best_exact_match"] - f["exact_match"], 9) for k, f in outputs.items()}
+    works = tuple(KINDS[k].short for k in outputs if cost[k] <= LAB_MARGIN)
+    others = [
+        f"{KINDS[k].short} would be best at {outputs[k]['best_threshold']:.2f}"
+        for k in outputs
+        if cost[k] > LAB_MARGIN
+    ]
+    why = f"{', '.join(works) or 'None'} lost at most {margin_text()} at {THRESHOLD}"
+    return works, why + (f"; {', '.join(others)}." if others else ".")
+
+
 QUESTIONS = {
     "label_count": label_count,
     "passing_classes": passing_classes,
@@ -303,12 +350,14 @@ QUESTIONS = {
     "scaled_cce_loss": scaled_cce_loss,
     "one_object_count": one_object_count,
     "cam_quadrant": cam_quadrant,
+    "lab_endings": lab_endings,
 }
 
 
 def answer(step: Step, truth, outputs: dict, maps: dict) -> tuple[object, str]:
     """(the right choice, or a tuple of classes for a set question; why) for `step`'s question,
-    from `outputs` ({model name: probabilities}) and `maps` ({model name: (h, w, 10) maps})."""
+    from `outputs` ({model name: probabilities}) and `maps` ({model name: (h, w, 10) maps}); for
+    a step with `lab_data`, `outputs` are {kind: figures} of the lab's runs on that data."""
     return QUESTIONS[step.question.kind](step, np.asarray(truth), outputs, maps)
 
 
@@ -327,6 +376,7 @@ def lesson_facts(report: dict | None) -> dict[str, str]:
     """{placeholder: text} for the steps' figures; "?" where the evaluation lacks one."""
     facts = {"threshold": f"{THRESHOLD}", "higher_threshold": f"{HIGHER_THRESHOLD}"}
     facts["scale"] = f"{SCALE}"
+    facts["lab_margin"] = margin_text()
     for loss, numbers in ARTICLE_RESULTS.items():
         facts[f"article_{loss}_exact_match"] = f"{numbers['exact_match']:.2%}"
     models = (report or {}).get("models", {})

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core import lab
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
-from demo import lesson, panels, report, resources
+from core.kinds import KINDS
+from demo import lab_page, lesson, panels, report, resources
 from demo.context import PageContext
 
 
@@ -92,10 +94,26 @@ def ask(step: lesson.Step) -> None:
 NOBODY = object()  # the guess of a view that asked no one: the teacher's in a class room
 
 
+@st.cache_data(show_spinner="Training every ending on this server…", max_entries=4)
+def lab_figures(data: str) -> dict[str, dict]:
+    """{kind: final figures} of one lab run of every kind on `data`'s shipped features, SGD as
+    in the article: computed once per process (`st.cache_data` computes a value once while
+    other sessions wait for it), so a whole class costs one training per kind."""
+    features = lab_page.lab_features()[data]
+    return {loss: lab.train_last_layer(lab.LabConfig(loss), features).final for loss in KINDS}
+
+
+def answer_inputs(step: lesson.Step, predictions: dict) -> tuple[dict, dict]:
+    """(outputs, maps) that the step's answer is computed from: see `lesson.answer`."""
+    if step.lab_data is not None:
+        return lab_figures(step.lab_data), {}
+    outputs = {name: np.asarray(p.probabilities) for name, p in predictions.items()}
+    return outputs, {name: p.maps for name, p in predictions.items()}
+
+
 def verdict(step: lesson.Step, truth, predictions, facts, guess) -> None:
     """The question, the student's guess, the models' answer and why."""
-    outputs = {name: np.asarray(p.probabilities) for name, p in predictions.items()}
-    maps = {name: p.maps for name, p in predictions.items()}
+    outputs, maps = answer_inputs(step, predictions)
     right, why = lesson.answer(step, truth, outputs, maps)
     named = ", ".join(right) if isinstance(right, tuple) else right
     answer = f"the answer is **{named or 'nothing'}**"
@@ -183,6 +201,30 @@ def results_panel(shown: Shown) -> None:
     st.markdown(report.summary_markdown(found, manifest))
 
 
+def lab_panel(shown: Shown) -> None:
+    """The figures of the lab's run of every ending, as trained on this server: a Markdown
+    table, drawn at once and wrapped to the column (a data frame's canvas is neither)."""
+    data = shown.step.lab_data
+    lines = [
+        f"| ending | exact match at {THRESHOLD} | best threshold (its exact match) "
+        "| labels answered / true |",
+        "|---|---|---|---|",
+    ]
+    for loss, figures in lab_figures(data).items():
+        lines.append(
+            f"| **{KINDS[loss].short}** | {figures['exact_match']:.1%} | "
+            f"{figures['best_threshold']:.2f} ({figures['best_exact_match']:.1%}) | "
+            f"{figures['labels_answered']:.2f} / {figures['labels_true']:.2f} |"
+        )
+    st.markdown("\n".join(lines))
+    config = lab.LabConfig()
+    st.caption(
+        f"Trained on this server: the last layer only, {config.epochs} epochs of "
+        f"{lab.OPTIMIZER_TITLES[config.optimizer]} at {config.rate:g}, on the shipped features "
+        f"of {data} composites; figures on the lab's test composites."
+    )
+
+
 PANELS = {
     "label": label_panel,
     "threshold": threshold_panel,
@@ -191,6 +233,7 @@ PANELS = {
     "scale": scale_panel,
     "maps": maps_panel,
     "results": results_panel,
+    "lab": lab_panel,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import REPO, start_app
 
 from core.data import CLASS_NAMES
+from core.kinds import KINDS
 from core.manifest import load_manifest
 from demo import lesson, lesson_page, url
 
@@ -26,8 +27,8 @@ def start(folder, monkeypatch, query=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_the_steps_are_six_to_eight_short_screens_of_known_parts():
-    assert 6 <= len(lesson.STEPS) <= 8
+def test_the_steps_are_six_to_nine_short_screens_of_known_parts():
+    assert 6 <= len(lesson.STEPS) <= 9
     manifest = load_manifest(REPO / "models")
     names = {model.name for model in manifest.models}
     for step in lesson.STEPS:
@@ -115,6 +116,30 @@ def test_answers_by_hand():
     assert lesson.answer(softmax, truth, {softmax.models[0]: shared}, {})[0] == "0"
     dominant = np.array([0.55, 0.25, 0.2, 0, 0, 0, 0, 0, 0, 0])
     assert lesson.answer(softmax, truth, {softmax.models[0]: dominant}, {})[0] == "1"
+
+
+def lab_run(exact_match: float, best_exact_match: float, best_threshold: float) -> dict:
+    return {
+        "exact_match": exact_match,
+        "best_exact_match": best_exact_match,
+        "best_threshold": best_threshold,
+    }
+
+
+def test_the_lab_step_names_the_endings_that_lose_little_at_one_half():
+    lab_step = step("lab")
+    assert lab_step.lab_data and lab_step.question.several
+    figures = {
+        "bce": lab_run(0.69, 0.72, 0.28),  # 3 points: works
+        "cce": lab_run(0.64, 0.71, 0.25),  # 7 points: needs its own threshold
+        "softmax": lab_run(0.21, 0.60, 0.09),
+        "mse": lab_run(0.70, 0.75, 0.36),  # exactly the margin: works
+    }
+    right, why = lesson.answer(lab_step, None, figures, {})
+    assert right == ("BCE", "MSE")
+    assert "CCE would be best at 0.25" in why and "softmax would be best at 0.09" in why
+    assert lesson.is_right(lab_step, ["MSE", "BCE"], right)
+    assert set(lab_step.question.choices) == {kind.short for kind in KINDS.values()}
 
 
 def test_scaling_categorical_outputs_leaves_the_loss_where_it_was():
@@ -277,3 +302,35 @@ def test_the_lesson_s_threshold_can_be_hidden_too(fixture_models, monkeypatch):
     at.button(key=f"reveal_{current.slug}").click().run()
     assert "lesson_threshold" not in present_keys(at)
     assert "the answer is" in page_text(at)
+
+
+@pytest.mark.slow
+def test_the_lab_step_trains_every_ending_once_and_shows_that_run(fixture_models, monkeypatch):
+    from core import lab
+
+    number = next(i for i, s in enumerate(lesson.STEPS, 1) if s.slug == "lab")
+    trained = []
+    original = lab.train_last_layer
+
+    def counting(config, features, shown=None):
+        trained.append(config.loss)
+        return original(config, features, shown)
+
+    monkeypatch.setattr(lab, "train_last_layer", counting)
+    lesson_page.lab_figures.clear()
+    for student in range(2):  # two students: the second costs no training
+        at = start(fixture_models, monkeypatch, {"step": str(number)})
+        assert len(trained) == student * len(KINDS)  # nothing trains before the reveal
+        at.pills(key="guess_lab").set_value(["BCE"]).run()
+        at.button(key="reveal_lab").click().run()
+        assert not at.exception
+    assert sorted(trained) == sorted(KINDS)
+    figures = lesson_page.lab_figures("one-to-four")
+    table = next(m.value for m in at.markdown if m.value.startswith("| ending |"))
+    rows = table.splitlines()[2:]
+    assert [row.split("**")[1] for row in rows] == [kind.short for kind in KINDS.values()]
+    assert [row.split(" | ")[1] for row in rows] == [
+        f"{f['exact_match']:.1%}" for f in figures.values()
+    ]
+    right, _ = lesson.answer(lesson.STEPS[number - 1], None, figures, {})
+    assert f"the answer is **{', '.join(right)}**" in page_text(at)
