@@ -22,43 +22,35 @@ from demo.rooms_sqlite import SQLiteStore
 REDIS_SERVER = shutil.which("redis-server")
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
+def start_redis(folder, *options: str, port: int | None = None) -> tuple[subprocess.Popen, int]:
+    """A real redis-server on `port` (default: a free loopback port) with `options`, once it
+    takes connections."""
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
+    port = port or free_port()
+    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
     process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxmemory-policy",
-            "noeviction",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*command, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 20
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+                return process, port
         except OSError:
             if time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("redis-server did not start")
             time.sleep(0.1)
-    yield url
+
+
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    process, port = start_redis(tmp_path_factory.mktemp("redis"), *NO_PERSISTENCE)
+    yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(timeout=10)
 
@@ -233,30 +225,7 @@ def test_the_sqlite_purge_runs_at_most_once_a_minute_through_the_expiry_index(tm
 
 def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monkeypatch):
     monkeypatch.setattr(rooms, "PIN_ITERATIONS", 1)  # the flood is about memory, not hashing
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-            "--maxmemory",
-            "3mb",
-            "--maxmemory-policy",
-            "noeviction",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process, port = start_redis(tmp_path, *NO_PERSISTENCE, "--maxmemory", "3mb")
     try:
         store = wait_for_redis(port, rooms.Limits(rooms_per_server=10**6, rooms_per_browser=10**6))
         teacher, *students = browsers(31)
@@ -291,23 +260,8 @@ def wait_for_redis(port: int, limits: rooms.Limits) -> RedisStore:
 
 
 def test_a_stopped_redis_raises_a_store_error_and_works_again_once_back(tmp_path):
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    command = [
-        REDIS_SERVER,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(tmp_path),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    durable = ("--appendonly", "yes", "--appendfsync", "always")
+    process, port = start_redis(tmp_path, *durable)
     store = wait_for_redis(port, rooms.Limits())
     teacher, student = browsers(2)
     room = store.create(teacher, "314159")
@@ -322,7 +276,7 @@ def test_a_stopped_redis_raises_a_store_error_and_works_again_once_back(tmp_path
     ):
         with pytest.raises(rooms.STORE_ERRORS):
             call()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process, _ = start_redis(tmp_path, *durable, port=port)
     try:
         wait_for_redis(port, rooms.Limits())
         # With the append-only file, a Redis killed with SIGKILL comes back with the room.
