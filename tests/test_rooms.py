@@ -237,6 +237,8 @@ def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monke
         with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
             for _ in range(100_000):
                 store.create(flooder, "000000")
+        store.redis.config_set("maxmemory", "1")  # full for certain, even for a small write
+        assert store.redis.ping()
         with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
             store.ping()  # the health check sees a full Redis, which still answers PING
         assert store.room(live.code) == store.room(live.code) is not None
