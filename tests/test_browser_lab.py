@@ -3,16 +3,12 @@ Debian's Chromium at projector size (1280x720)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import CHROMIUM, streamlit_server
+from test_browser import ARTIFACTS, IDLE
 
 from core.kinds import KINDS
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SCREEN = {"width": 1280, "height": 720}
 
 pytestmark = [
