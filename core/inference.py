@@ -1,4 +1,5 @@
-"""Fast inference for the app: both models in one compiled call, with logits and activation maps."""
+"""Fast inference for the app: a group of models in one compiled call, with logits and activation
+maps."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def softmax(logits):
 
 
 ACTIVATIONS = {"sigmoid": sigmoid, "softmax": softmax}
+ALL = "all"  # the Predictor's one group when it is given none
 
 
 def output_of(model) -> str:
@@ -89,49 +91,78 @@ def check_architecture(model, output: str | None = None) -> None:
 
 
 class Predictor:
-    """Runs several models with the same architecture on the same batch in one compiled call."""
+    """Runs several models with the same architecture on the same batch in one compiled call:
+    one call per group of models (by default all of them), so that a page showing one group pays
+    for that group alone."""
 
-    def __init__(self, models: dict):
-        import keras
+    def __init__(self, models: dict, groups: dict[str, list[str]] | None = None):
         import tensorflow as tf
 
         if not models:
             raise ValueError("Predictor needs at least one model.")
         self.names = list(models)
+        groups = {ALL: self.names} if groups is None else groups
+        unknown = sorted({name for names in groups.values() for name in names} - set(models))
+        if unknown:
+            raise ValueError(f"Groups name models the Predictor was not given: {unknown}.")
+        self.groups = {group: list(names) for group, names in groups.items() if names}
         self.kernels = {}
         self.outputs = {name: output_of(model) for name, model in models.items()}
-        pixels = keras.Input(shape=(64, 64, 3), name="pixels")
-        outputs = []
+        probes = {}
         for name, model in models.items():
-            probe = keras.Model(
-                model.inputs,
-                [model.get_layer(LAST_CONV_NAME).output, model.get_layer(LOGITS_NAME).output],
-            )
-            outputs.extend(probe(pixels))
+            probes[name] = self._probe(model)
             self.kernels[name] = np.asarray(model.get_layer(LOGITS_NAME).kernel, dtype=np.float32)
-        self._combined = keras.Model(pixels, outputs)
         # Compiled with XLA: a server may clear TensorFlow's kernel cache between requests
         # (Streamlit calls `keras.backend.clear_session()` after every script run), which makes
         # the next call of a plain `tf.function` rebuild its kernels (~140 ms instead of ~15 ms);
         # an XLA executable survives it.
-        self._call = tf.function(
-            self._forward,
-            input_signature=[tf.TensorSpec((None, 64, 64, 3), tf.uint8)],
-            jit_compile=True,
-            autograph=False,
-        )
+        self._calls = {}
+        for group, names in self.groups.items():
+            combined = self._combined([probes[name] for name in names])
+            self._calls[group] = tf.function(
+                lambda pixels, combined=combined: combined(
+                    tf.cast(pixels, tf.float32), training=False
+                ),
+                input_signature=[tf.TensorSpec((None, 64, 64, 3), tf.uint8)],
+                jit_compile=True,
+                autograph=False,
+            )
         self._lock = threading.Lock()
         self.calls = 0
-        self.predict(np.zeros((1, 64, 64, 3), np.uint8))  # warm-up: traces the graph once
+        for group in self.groups:  # warm-up: traces and compiles every group once
+            self.predict(np.zeros((1, 64, 64, 3), np.uint8), group)
         self.calls = 0
 
-    def _forward(self, pixels):
-        import tensorflow as tf
+    @staticmethod
+    def _probe(model):
+        import keras
 
-        return self._combined(tf.cast(pixels, tf.float32), training=False)
+        return keras.Model(
+            model.inputs,
+            [model.get_layer(LAST_CONV_NAME).output, model.get_layer(LOGITS_NAME).output],
+        )
 
-    def predict(self, composites: np.ndarray) -> list[dict[str, Prediction]]:
-        """(n, 64, 64, 3) pixels in 0..255 -> for each composite, {model name: Prediction}."""
+    @staticmethod
+    def _combined(probes: list):
+        import keras
+
+        pixels = keras.Input(shape=(64, 64, 3), name="pixels")
+        outputs = [output for probe in probes for output in probe(pixels)]
+        return keras.Model(pixels, outputs)
+
+    def group_of(self, name: str) -> str:
+        """The first group that holds model `name`."""
+        for group, names in self.groups.items():
+            if name in names:
+                return group
+        raise ValueError(f"No group holds the model {name!r}.")
+
+    def predict(self, composites: np.ndarray, group: str | None = None):
+        """(n, 64, 64, 3) pixels in 0..255 -> for each composite, {model name: Prediction} of
+        the models of `group` (default: the first group)."""
+        group = next(iter(self.groups)) if group is None else group
+        if group not in self.groups:
+            raise ValueError(f"Unknown group {group!r}; the groups are {list(self.groups)}.")
         composites = np.asarray(composites)
         if composites.ndim == 3:
             composites = composites[None]
@@ -140,9 +171,9 @@ class Predictor:
         pixels = np.clip(np.rint(composites), 0, 255).astype(np.uint8)
         with self._lock:
             self.calls += 1
-            outputs = [np.asarray(o) for o in self._call(pixels)]
+            outputs = [np.asarray(o) for o in self._calls[group](pixels)]
         results = [{} for _ in range(len(composites))]
-        for position, name in enumerate(self.names):
+        for position, name in enumerate(self.groups[group]):
             features, logits = outputs[2 * position], outputs[2 * position + 1]
             maps = class_activation_maps(features, self.kernels[name])
             probabilities = ACTIVATIONS[self.outputs[name]](logits)

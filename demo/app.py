@@ -95,17 +95,18 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     if predictor is None:
         right.info("No model could be loaded, so there is nothing to predict (see above).")
         return
-    predictions = resources.predict_composite(predictor, signature, composite)
-    st.session_state.model_calls = predictor.calls
     shown = [
         entry
         for entry in manifest.in_family(data)
-        if entry.name in predictions and view in (url.ALL_MODELS, entry.loss)
+        if entry.name in predictor.names and view in (url.ALL_MODELS, entry.loss)
     ]
+    if not shown:
+        right.info(f"No {VIEW_NAMES[view]} model of this training data could be loaded.")
+        return
+    names = [entry.name for entry in shown]
+    predictions = resources.predict_models(predictor, signature, composite, names)
+    st.session_state.model_calls = predictor.calls
     with right:
-        if not shown:
-            st.info(f"No {VIEW_NAMES[view]} model of this training data could be loaded.")
-            return
         panels.decisions_panel(
             predictions, truth, shown, hidden, url.write_state_to_url if shared else None
         )
@@ -125,15 +126,16 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
 COMPACT = "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}</style>"
 
 
-RECONNECT_CHECK = "20s"
+RECONNECT_CHECK = 3600  # seconds: what matters is that a timer exists, not how often it fires
 
 
 @st.fragment(run_every=RECONNECT_CHECK)
 def rerun_after_reconnecting() -> None:
     """Draws nothing. Streamlit's browser client asks for a fresh run of the page when it
-    reconnects only if the page has a fragment on a timer; without one, a student whose worker
-    died and who lands on another worker would keep a stale page until the next click. With it,
-    the new worker rebuilds the page from the address at once."""
+    reconnects only if the page has a fragment on a timer (or its last run was cut off or was a
+    fragment's); without one, a student whose worker died and who lands on another worker would
+    keep a stale page until the next click. With it, the new worker rebuilds the page from the
+    address at once. The timer's length does not change that, so it fires once an hour."""
 
 
 def header() -> None:

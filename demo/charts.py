@@ -5,16 +5,23 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Told apart by everyone in the class: every pair of the four outcomes, and above / below, is at
+# least 30 apart (CIE76 in Lab) with normal vision, deuteranopia and protanopia, and from the
+# white page (`demo.colour_vision`; tests/test_colours.py checks). Okabe-Ito blue, orange and
+# grey; a dark red for "missed", as Okabe-Ito's vermillion is too near its orange for
+# deuteranopes. A threshold's "yes" keeps the true positive's colour and its "no" the true
+# negative's: the truth only recolours the mistakes, in the two warm colours.
 OUTCOME_COLOURS = {
-    "true positive": "#2e7d32",
-    "false positive": "#ef6c00",
-    "false negative": "#c62828",
-    "true negative": "#9e9e9e",
-    "above threshold": "#1565c0",
-    "below threshold": "#9e9e9e",
+    "true positive": "#0072b2",
+    "false positive": "#e69f00",
+    "false negative": "#b2182b",
+    "true negative": "#999999",
+    "above threshold": "#0072b2",
+    "below threshold": "#999999",
 }
-# Models without a colour of their own (the manifest gives every shipped model one).
-FALLBACK_PALETTE = ("#6d4c41", "#ef6c00", "#6a1b9a", "#00838f", "#9e9d24")
+# Models without a colour of their own (the manifest gives every shipped model one); each pair
+# 30 apart under the three visions, as the manifest's colours are.
+FALLBACK_PALETTE = ("#5a3d33", "#ad3800", "#6a1b9a", "#038491", "#c6c044")
 
 
 def vertical_rule(field: str, value, size: float = 1):
@@ -185,7 +192,7 @@ def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
         return lines.properties(height=260)
     rule = (
         alt.Chart(pd.DataFrame({"floor": [floor], "label": ["CCE floor 4 ln 4"]}))
-        .mark_rule(color="#ad1457", strokeDash=[2, 2])
+        .mark_rule(color="#8d004d", strokeDash=[2, 2])
         .encode(y="floor:Q", tooltip=["label", "floor"])
     )
     return (lines + rule).properties(height=260)
@@ -286,7 +293,7 @@ def tally_chart(data, height: int = 200):
     a class's answers split. `data` is rows (a DataFrame) or `alt.NamedData`."""
     bars = (
         alt.Chart(data)
-        .mark_bar(color="#1565c0")
+        .mark_bar(color="#0072b2")
         .encode(
             y=alt.Y("choice:N", sort=None, title=None, axis=alt.Axis(labelFontSize=14)),
             x=alt.X("students:Q", title="students", axis=alt.Axis(tickMinStep=1, format="d")),
@@ -303,16 +310,19 @@ LAB_METRICS = {
     "best_threshold": "best threshold",
 }
 LOG_SCALED = ("loss",)  # the losses differ by a factor of ten or more: CCE's floor is 5.5
-# One colour per lab run, kept by the run while it is shown: as many as a session keeps runs.
+# One colour per lab run, kept by the run while it is shown: as many as a session keeps runs;
+# every pair 30 apart under the three visions (blue, orange, green, wine, sky blue, pink, brown,
+# black), each dark enough (L* <= 62, about 3:1 against white) for the runs table, which names
+# each run in its colour.
 LAB_RUN_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
+    "#0046a4",
+    "#cd8700",
+    "#76a164",
+    "#740e56",
+    "#279de7",
+    "#ba7499",
+    "#864a00",
+    "#000000",
 )
 AXIS_FONT_SIZE = 13  # readable from the back of a class room
 TITLE_FONT_SIZE = 16

@@ -14,7 +14,7 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import lab_page, lesson, panels, report, resources
+from demo import decisions, lab_page, lesson, panels, report, resources
 from demo.context import PageContext
 
 
@@ -152,32 +152,25 @@ def label_panel(shown: Shown) -> None:
     st.caption("Slots in class order: " + ", ".join(CLASS_NAMES) + ".")
 
 
+LESSON_RULE_KEYS = ("lesson_threshold", "lesson_top_k")
+
+
 def bars_panel(shown: Shown) -> None:
-    threshold = st.session_state.get("lesson_threshold", THRESHOLD)
-    top_k = st.session_state.get("lesson_top_k", 0)
-    st.caption(panels.OUTCOME_KEY)
-    for column, entry in zip(st.columns(len(shown.entries)), shown.entries, strict=True):
-        with column:
-            prediction = shown.predictions[entry.name]
-            panels.show_decisions(entry, prediction, shown.truth, threshold, top_k)
-
-
-def threshold_panel(shown: Shown) -> None:
-    if "threshold" not in shown.hidden:
-        st.slider("Decision threshold", 0.0, 1.0, THRESHOLD, step=0.01, key="lesson_threshold")
-
-
-def topk_panel(shown: Shown) -> None:
-    if "threshold" not in shown.hidden:
-        st.number_input(
-            "Top-k (0 = use the threshold)",
-            0,
-            10,
-            0,
-            step=1,
-            key="lesson_top_k",
-            help="Take the k largest outputs, whatever their size.",
-        )
+    """The models' decisions, with the inputs the step lists (panels "threshold", "topk") above
+    them; the browser re-decides as they move."""
+    threshold_key, top_k_key = LESSON_RULE_KEYS
+    st.session_state.setdefault(threshold_key, THRESHOLD)
+    st.session_state.setdefault(top_k_key, 0)
+    hidden = "threshold" in shown.hidden
+    controls = () if hidden else [name for name in CONTROLS if name in shown.step.panels]
+    decisions.decisions_panel(
+        "lesson_decisions",
+        shown.entries,
+        shown.predictions,
+        shown.truth,
+        LESSON_RULE_KEYS,
+        controls,
+    )
 
 
 def scale_panel(shown: Shown) -> None:
@@ -227,8 +220,6 @@ def lab_panel(shown: Shown) -> None:
 
 PANELS = {
     "label": label_panel,
-    "threshold": threshold_panel,
-    "topk": topk_panel,
     "bars": bars_panel,
     "scale": scale_panel,
     "maps": maps_panel,
@@ -237,7 +228,7 @@ PANELS = {
 }
 
 
-CONTROLS = ("threshold", "topk")  # panels that sit with the question, beside the charts
+CONTROLS = decisions.CONTROLS  # not panels of their own: the inputs of the "bars" panel
 
 
 def step_facts(manifest) -> dict[str, str]:
@@ -263,18 +254,13 @@ def show_answer(step, composite, truth, context: PageContext, guess) -> None:
     if missing:
         talk_column.error(f"This step needs the model(s) {', '.join(missing)}, which did not load.")
         return
-    predictions = (
-        resources.predict_composite(predictor, context.signature, composite) if step.models else {}
-    )
+    predictions = resources.predict_models(predictor, context.signature, composite, step.models)
     manifest = context.manifest
     entries = [manifest.by_name(name) for name in step.models]
     shown = Shown(step, composite, truth, entries, predictions, manifest, context.hidden)
     with talk_column:
         if step.question:
             verdict(step, truth, predictions, step_facts(manifest), guess)
-        for name in step.panels:
-            if name in CONTROLS:
-                PANELS[name](shown)
     with charts_column:
         for name in step.panels:
             if name not in CONTROLS:

@@ -11,21 +11,12 @@ from core import evaluation
 from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.images import ImageError, load_upload
-from demo import charts, resources
+from demo import charts, decisions, resources
 from demo.url import EMPTY, QUADRANT_CHOICES
 
 EMPTY_GREY = 128
 CCE_FLOOR = 4 * np.log(4)
 CHART_HEIGHT = 230  # pixels, axis included: ten bars readable from the back of a classroom
-# The bar colours, said once above the charts (Streamlit's named colours nearest the charts').
-OUTCOME_KEY = (
-    "Each model's ten outputs; dashed line: the threshold. :green[■] true positive · "
-    ":orange[■] false positive · :red[■] false negative · :gray[■] true negative"
-)
-THRESHOLD_KEY = (
-    "Each model's ten outputs; dashed line: the threshold. :blue[■] at or above the threshold · "
-    ":gray[■] below"
-)
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
@@ -200,84 +191,18 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def decision_controls(hidden: set[str]) -> tuple[float, int]:
-    """Threshold and top-k (0 = use the threshold); their values alone when hidden."""
-    if "threshold" in hidden:
-        return float(st.session_state.threshold), int(st.session_state.top_k)
-    left, right = st.columns([3, 2])
-    threshold = left.slider(
-        "Decision threshold",
-        0.0,
-        1.0,
-        step=0.01,
-        key="threshold",
-        help="A class is predicted present when its output is at least this value.",
-    )
-    top_k = right.number_input(
-        "Top-k (0 = use the threshold)", min_value=0, max_value=10, step=1, key="top_k"
-    )
-    return float(threshold), int(top_k)
-
-
-def decisions_for(probabilities: np.ndarray, threshold: float, top_k: int) -> np.ndarray:
-    if top_k:
-        return evaluation.top_k(probabilities[None], top_k)[0]
-    return evaluation.decide(probabilities, threshold)
-
-
 def label_list(names: list[str]) -> str:
     return ", ".join(f"`{n}`" for n in names) if names else "*nothing*"
 
 
-def output_sum_note(entry, probabilities: np.ndarray, top_k: int) -> str:
-    """Why a softmax model cannot name a set at a threshold, or that sigmoids do not share."""
-    total = float(probabilities.sum())
-    if entry.kind.shares_one_unit:
-        above = int((probabilities >= 0.5).sum())
-        how = f"top-{top_k} takes the {top_k} largest" if top_k else "top-k names k classes"
-        return (
-            f"Sum of outputs: **{total:.2f}**. The ten classes share one unit, so with several "
-            f"objects none need reach 0.5 ({above} does here); {how}, but only if told k."
-        )
-    return f"Sum of outputs: **{total:.2f}**: each sigmoid is its own yes/no."
-
-
-def show_decisions(entry, prediction, truth, threshold: float, top_k: int) -> None:
-    """One model's outputs as bars against the threshold, its predicted set and its scores."""
-    probabilities = np.asarray(prediction.probabilities)
-    decided = decisions_for(probabilities, threshold, top_k)
-    if truth is None:
-        outcome = ["above threshold" if d else "below threshold" for d in decided]
-    else:
-        outcome = evaluation.outcomes(truth, decided)
-    bars = [
-        {"class": c, "probability": float(p), "outcome": o}
-        for c, p, o in zip(CLASS_NAMES, probabilities, outcome, strict=True)
-    ]
-    template = resources.probability_template(not top_k, truth is not None, CHART_HEIGHT)
-    spec = charts.with_data(template, bars=bars, threshold=[{"threshold": threshold}])
-    st.markdown(f"**{entry.label}** · {entry.kind.title}")
-    st.vega_lite_chart(spec, width="stretch", height=CHART_HEIGHT)
-    predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
-    st.markdown("**Predicted:** " + label_list(predicted))
-    if truth is not None:
-        exact = evaluation.exact_match(truth[None], decided[None])
-        per_label = evaluation.per_label_accuracy(truth[None], decided[None])
-        st.markdown(
-            f"Exact match: **{'yes ✓' if exact == 1.0 else 'no ✗'}** · "
-            f"per-label accuracy: **{per_label:.0%}**"
-        )
-    st.caption(output_sum_note(entry, probabilities, top_k))
-
-
 @st.fragment
 def decisions_panel(predictions: dict, truth, entries: list, hidden: set[str], on_change=None):
-    """Threshold and top-k with every shown model's decisions: a move reruns only this part."""
-    threshold, top_k = decision_controls(hidden)
-    st.caption(OUTCOME_KEY if truth is not None else THRESHOLD_KEY)
-    for column, entry in zip(st.columns(len(entries)), entries, strict=True):
-        with column:
-            show_decisions(entry, predictions[entry.name], truth, threshold, top_k)
+    """Every shown model's decisions, re-decided in the browser as the threshold or top-k move;
+    the rule the browser sends back once they are still reruns only this part."""
+    controls = () if "threshold" in hidden else decisions.CONTROLS
+    decisions.decisions_panel(
+        "decisions", entries, predictions, truth, ("threshold", "top_k"), controls
+    )
     if on_change is not None:
         on_change()
 

@@ -94,7 +94,15 @@ def load_predictor(folder: str, signature: tuple):
             )
     if not models:
         return None, errors
-    return Predictor(models), errors
+    groups = {
+        family.data: [
+            entry.name for entry in manifest.in_family(family.data) if entry.name in models
+        ]
+        for family in manifest.families
+    }
+    listed = {name for names in groups.values() for name in names}
+    groups.update({name: [name] for name in models if name not in listed})
+    return Predictor(models, groups), errors
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,11 +147,24 @@ def load_json(path: str):
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def predict_composite(_predictor, signature: tuple, composite: np.ndarray):
-    """Every model's prediction for one composite in one call, cached: a slider move or a
-    change of training data costs no model call."""
-    return _predictor.predict(composite[None])[0]
+@st.cache_resource(show_spinner=False, max_entries=1024)
+def predict_group(_predictor, signature: tuple, composite: np.ndarray, group: str) -> dict:
+    """The predictions of one group of models (a family of training data) for one composite:
+    computed once per process and shared, read-only, by every session that shows it."""
+    predictions = _predictor.predict(composite[None], group)[0]
+    for prediction in predictions.values():
+        for array in (prediction.logits, prediction.probabilities, prediction.maps):
+            array.flags.writeable = False
+    return predictions
+
+
+def predict_models(predictor, signature: tuple, composite: np.ndarray, names) -> dict:
+    """{name: Prediction} for the models `names`: one call per group they belong to, reused
+    from the cache when any session has asked for that group and composite before."""
+    predictions = {}
+    for group in dict.fromkeys(predictor.group_of(name) for name in names):
+        predictions.update(predict_group(predictor, signature, composite, group))
+    return {name: predictions[name] for name in names}
 
 
 def png_uri(pixels: np.ndarray) -> str:

@@ -286,3 +286,42 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+DECISIONS_COMPONENT = "multilabel.decisions"
+
+
+def decision_panels(at) -> list[dict]:
+    """The data of every decisions panel an AppTest run drew (what the browser decides from)."""
+    import json
+
+    return [
+        json.loads(element.proto.json)
+        for element in at.get("bidi_component")
+        if element.proto.component_name == DECISIONS_COMPONENT
+    ]
+
+
+def shown_models(at) -> list[str]:
+    """The labels of the models the page's decisions panels show, in order."""
+    return [model["label"] for panel in decision_panels(at) for model in panel["models"]]
+
+
+def predicted_sets(panel: dict) -> list[list[str]]:
+    """Each model's predicted classes under the panel's rule, by `core.evaluation`: what the
+    browser must show (the browser tests check it does)."""
+    import numpy as np
+
+    from core import evaluation
+
+    sets = []
+    for model in panel["models"]:
+        outputs = np.asarray(model["outputs"])
+        if panel["top_k"]:
+            decided = evaluation.top_k(outputs[None], panel["top_k"])[0]
+        else:
+            decided = evaluation.decide(outputs, panel["threshold"])
+        sets.append(
+            [name for name, chosen in zip(panel["classes"], decided, strict=True) if chosen]
+        )
+    return sets

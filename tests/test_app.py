@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SIX, TEST_COLOURS, manifest_entry, start_app
+from conftest import (
+    SIX,
+    TEST_COLOURS,
+    decision_panels,
+    manifest_entry,
+    predicted_sets,
+    shown_models,
+    start_app,
+)
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -44,14 +52,17 @@ def test_app_runs_and_shows_three_losses_side_by_side(fixture_models, monkeypatc
     at = start(fixture_models, monkeypatch)
     assert not at.exception
     assert not at.error
-    # Three probability charts, the sweep, per-class F1, by-count, three curves (tabs render all).
-    assert len(charts(at)) >= 9
-    titles = markdown_starting(at, "**")
-    for title in ("BCE", "CCE", "softmax"):
-        assert any(t.startswith(f"**{title}** · ") for t in titles)
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
-    sums = [c.value for c in at.caption if c.value.startswith("Sum of outputs")]
-    assert len(sums) == 3 and sums[2].startswith("Sum of outputs: **1.00**")
+    # The sweep, per-class F1, by-count, three curves (tabs render all).
+    assert len(charts(at)) >= 6
+    (panel,) = decision_panels(at)
+    assert [model["label"] for model in panel["models"]] == ["BCE", "CCE", "softmax"]
+    assert panel["models"][0]["title"].startswith("sigmoids + binary")
+    assert (panel["threshold"], panel["top_k"]) == (0.5, 0)
+    assert panel["controls"] == ["threshold", "topk"]
+    assert panel["truth"] == [1, 0, 0, 1, 0, 1, 0, 0, 1, 0]  # airplane, cat, dog, ship
+    sums = [model["note"] for model in panel["models"]]
+    assert sums[2].startswith("Sum of outputs: 1.00.")
+    assert sum(panel["models"][2]["outputs"]) == pytest.approx(1.0)
     assert markdown_starting(at, "**True label set:**") == [
         "**True label set:** `airplane`, `cat`, `dog`, `ship`"
     ]
@@ -72,13 +83,10 @@ def test_the_training_data_choice_shows_the_other_family(fixture_models, monkeyp
     at = start(fixture_models, monkeypatch)
     at.radio(key="data").set_value("one-to-four").run()
     assert not at.exception
-    titles = [t.split(" · ")[0] for t in markdown_starting(at, "**") if " · " in t]
-    assert titles == ["**BCE 1-4**", "**CCE 1-4**", "**softmax 1-4**"]
+    assert shown_models(at) == ["BCE 1-4", "CCE 1-4", "softmax 1-4"]
     assert dict(at.query_params)["data"] in ("one-to-four", ["one-to-four"])
     at.radio(key="view").set_value("softmax").run()
-    assert [t.split(" · ")[0] for t in markdown_starting(at, "**") if " · " in t] == [
-        "**softmax 1-4**"
-    ]
+    assert shown_models(at) == ["softmax 1-4"]
 
 
 def test_a_seventh_manifest_entry_is_shown_without_code_changes(
@@ -95,21 +103,20 @@ def test_a_seventh_manifest_entry_is_shown_without_code_changes(
     (tmp_path / "models.json").write_text(json.dumps(manifest))
     at = start(tmp_path, monkeypatch, {"data": "one-to-four"})
     assert not at.exception and not at.error
-    assert len(markdown_starting(at, "**Predicted:**")) == 4
-    assert any(
-        t.startswith("**BCE extra** · sigmoids + binary") for t in markdown_starting(at, "**")
-    )
+    assert len(shown_models(at)) == 4
+    extra = next(m for m in decision_panels(at)[0]["models"] if m["label"] == "BCE extra")
+    assert extra["title"].startswith("sigmoids + binary")
     assert any("BCE extra" in str(image.proto) for image in at.get("image"))
 
 
 def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
-    import streamlit
+    from demo import resources
 
     at = start(fixture_models, monkeypatch)
     before_image = str(at.get("image")[0].proto)
-    before_chart = str(charts(at)[0].proto)
+    before_outputs = decision_panels(at)[0]["models"][0]["outputs"]
     # Predictions are cached per process; start from none, whatever ran before.
-    streamlit.cache_data.clear()
+    resources.predict_group.clear()
     calls = at.session_state["model_calls"]
     at.selectbox(key="class_0").select("truck").run()
     assert not at.exception
@@ -118,26 +125,23 @@ def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, 
         "**True label set:** `cat`, `dog`, `ship`, `truck`"
     ]
     assert str(at.get("image")[0].proto) != before_image
-    assert str(charts(at)[0].proto) != before_chart
+    assert decision_panels(at)[0]["models"][0]["outputs"] != before_outputs
 
 
-def test_threshold_moves_decisions_without_a_model_call(fixture_models, monkeypatch):
-    at = start(fixture_models, monkeypatch)
+def test_the_address_s_rule_reaches_the_browser_without_a_model_call(fixture_models, monkeypatch):
+    """The threshold and top-k decide in the browser (tests/test_browser.py moves them there);
+    the server hands it the rule of the address, and a changed rule costs no model call."""
+    at = start(fixture_models, monkeypatch, {"t": "0.00", "k": "3"})
     calls = at.session_state["model_calls"]
-    at.slider(key="threshold").set_value(0.0).run()
-    everything = "**Predicted:** " + ", ".join(f"`{name}`" for name in CLASS_NAMES)
-    assert markdown_starting(at, "**Predicted:**") == [everything] * 3
-    at.slider(key="threshold").set_value(1.0).run()
-    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 3
+    (panel,) = decision_panels(at)
+    assert (panel["threshold"], panel["top_k"]) == (0.0, 3)
+    assert all(len(chosen) == 3 for chosen in predicted_sets(panel))
+    at.session_state["top_k"] = 0
+    at.run()
+    (panel,) = decision_panels(at)
+    assert predicted_sets(panel) == [list(CLASS_NAMES)] * 3  # everything is at least 0.00
     assert at.session_state["model_calls"] == calls
-    assert dict(at.query_params)["t"] in ("1.00", ["1.00"])
-
-
-def test_top_k_predicts_exactly_k_labels(fixture_models, monkeypatch):
-    at = start(fixture_models, monkeypatch)
-    at.number_input(key="top_k").set_value(3).run()
-    lines = markdown_starting(at, "**Predicted:**")
-    assert len(lines) == 3 and all(line.count("`") == 6 for line in lines)
+    assert dict(at.query_params)["k"] in ("0", ["0"])
 
 
 def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
@@ -155,18 +159,18 @@ def test_query_parameters_restore_the_state(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, query)
     assert not at.exception and not at.warning
     assert at.session_state["class_0"] == "frog" and at.session_state["sample_0"] == 4
-    assert at.slider(key="threshold").value == pytest.approx(0.3)
+    assert decision_panels(at)[0]["threshold"] == pytest.approx(0.3)
     assert markdown_starting(at, "**True label set:**") == [
         "**True label set:** `deer`, `frog`, `horse`"
     ]
-    assert len(markdown_starting(at, "**Predicted:**")) == 1
-    assert markdown_starting(at, "**CCE 1-4** · ")
+    assert len(shown_models(at)) == 1
+    assert shown_models(at) == ["CCE 1-4"]
 
 
 def test_an_old_link_still_opens_every_model(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, {"view": "both"})
     assert not at.exception and not at.warning
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    assert len(shown_models(at)) == 3
 
 
 def test_the_view_offers_only_losses_a_model_here_was_trained_with(fixture_models, monkeypatch):
@@ -174,7 +178,7 @@ def test_the_view_offers_only_losses_a_model_here_was_trained_with(fixture_model
     assert not at.exception
     view = at.radio(key="view")
     assert list(view.options) == ["all side by side", "BCE only", "CCE only", "softmax only"]
-    assert view.value == "all" and len(markdown_starting(at, "**Predicted:**")) == 3
+    assert view.value == "all" and len(shown_models(at)) == 3
 
 
 def test_bad_query_parameters_are_reported_not_raised(fixture_models, monkeypatch):
@@ -203,7 +207,7 @@ def test_missing_corrupt_and_foreign_models_show_which_and_why(
         "bce.keras" in e.value and "python -m core.train --loss bce" in e.value for e in at.error
     )
     assert at.error[0].value.count("is missing") == 5
-    assert len(markdown_starting(at, "**Predicted:**")) == 1  # CCE still works
+    assert len(shown_models(at)) == 1  # CCE still works
     foreign = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="other")])
     foreign.save(tmp_path / "softmax.keras")
     (tmp_path / "cce.keras").write_bytes((fixture_models / "cce.keras").read_bytes()[:5000])
@@ -225,7 +229,7 @@ def test_an_evaluation_of_another_shape_is_explained(fixture_models, monkeypatch
     at = start(tmp_path, monkeypatch)
     assert not at.exception
     assert any("lacks test_composites, baselines" in i.value for i in at.info)
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    assert len(shown_models(at)) == 3
 
 
 def test_a_broken_manifest_is_explained(fixture_models, monkeypatch, tmp_path):
@@ -265,7 +269,7 @@ def test_good_uploads_are_predicted_and_flagged(fixture_models, monkeypatch, mod
     at.run()
     assert not at.exception and not at.error
     assert any("outside the training distribution" in w.value for w in at.warning)
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    assert len(shown_models(at)) == 3
 
 
 def test_four_tile_upload(fixture_models, monkeypatch):
@@ -278,7 +282,7 @@ def test_four_tile_upload(fixture_models, monkeypatch):
         )
     at.run()
     assert not at.exception and not at.error
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    assert len(shown_models(at)) == 3
 
 
 def test_why_cce_fails_panel_keeps_the_loss_while_decisions_change(fixture_models, monkeypatch):
@@ -307,7 +311,7 @@ def test_committed_models_serve_the_app(monkeypatch):
         assert (
             report["models"][name]["exact_match"] > 20 * report["baselines"]["chance_exact_match"]
         )
-    assert len(markdown_starting(at, "**Predicted:**")) == 3
+    assert len(shown_models(at)) == 3
 
 
 @pytest.mark.parametrize(
@@ -328,12 +332,13 @@ def test_every_source_without_models_explains_instead_of_failing(
         assert any("upload" in m.lower() for m in messages)
 
 
-def test_an_output_exactly_at_the_threshold_is_predicted(undecided_models, monkeypatch):
+def test_outputs_exactly_at_the_threshold_reach_the_browser_unrounded(
+    undecided_models, monkeypatch
+):
     at = start(undecided_models, monkeypatch, {"t": "0.50"})
-    everything = "**Predicted:** " + ", ".join(f"`{name}`" for name in CLASS_NAMES)
-    assert markdown_starting(at, "**Predicted:**") == [everything, everything]
-    at.slider(key="threshold").set_value(0.51).run()
-    assert markdown_starting(at, "**Predicted:**") == ["**Predicted:** *nothing*"] * 2
+    (panel,) = decision_panels(at)
+    assert all(output == 0.5 for model in panel["models"] for output in model["outputs"])
+    assert predicted_sets(panel) == [list(CLASS_NAMES)] * 2
 
 
 def test_empty_quadrants_leave_only_the_classes_present(fixture_models, monkeypatch):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, start_app
+from conftest import REPO, decision_panels, start_app
 
 from core.data import CLASS_NAMES
 from core.kinds import KINDS
@@ -35,7 +35,7 @@ def test_the_steps_are_six_to_nine_short_screens_of_known_parts():
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", step.text) if s]
         assert len(sentences) <= 3, step.slug
         assert set(step.models) <= names, step.slug
-        assert set(step.panels) <= set(lesson_page.PANELS), step.slug
+        assert set(step.panels) <= {*lesson_page.PANELS, *lesson_page.CONTROLS}, step.slug
         assert all(c in (*CLASS_NAMES, lesson.EMPTY) for c in step.classes)
         if step.question:
             assert step.question.kind in lesson.QUESTIONS
@@ -226,10 +226,10 @@ def test_each_step_asks_before_it_tells(fixture_models, monkeypatch, number):
     assert not keys & set(FREE_PAGE_KEYS)  # none of the workbench's controls
     assert {"lesson_back", "lesson_next"} <= keys
     if current.question is None:
-        assert at.get("vega_lite_chart") or "results" in current.panels
+        assert at.get("vega_lite_chart") or decision_panels(at) or "results" in current.panels
         return
     # Before the reveal: the choices and a disabled Reveal, and nothing of the answer.
-    assert not at.get("vega_lite_chart")
+    assert not at.get("vega_lite_chart") and not decision_panels(at)
     text = page_text(at)
     assert "the answer is" not in text and "Predicted:" not in text and "Label:" not in text
     assert "lesson_threshold" not in keys and "lesson_top_k" not in keys
@@ -243,10 +243,10 @@ def test_each_step_asks_before_it_tells(fixture_models, monkeypatch, number):
     text = page_text(at)
     assert "the answer is" in text and f"You said **{choice.options[0]}**" in text
     if "bars" in current.panels:
-        assert len(at.get("vega_lite_chart")) >= len(current.models)
-        assert text.count("Predicted:") == len(current.models)
-    assert ("lesson_threshold" in present_keys(at)) == ("threshold" in current.panels)
-    assert ("lesson_top_k" in present_keys(at)) == ("topk" in current.panels)
+        (panel,) = decision_panels(at)
+        assert [model["name"] for model in panel["models"]] == list(current.models)
+        wanted = [name for name in lesson_page.CONTROLS if name in current.panels]
+        assert panel["controls"] == wanted
 
 
 @pytest.mark.slow
@@ -278,7 +278,8 @@ def test_hide_leaves_controls_out_of_the_free_page(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, query)
     assert not at.exception and not at.warning
     assert not present_keys(at) & set(FREE_PAGE_KEYS)
-    assert len([m for m in at.markdown if m.value.startswith("**Predicted:**")]) == 3
+    (panel,) = decision_panels(at)
+    assert len(panel["models"]) == 3 and panel["controls"] == [] and panel["threshold"] == 0.3
     assert not any(h.value == "On the test composites" for h in at.header)
     assert at.query_params["hide"] in (query["hide"], [query["hide"]])
     assert at.query_params["t"] in ("0.30", ["0.30"])
@@ -300,7 +301,7 @@ def test_the_lesson_s_threshold_can_be_hidden_too(fixture_models, monkeypatch):
     at = start(fixture_models, monkeypatch, {"step": str(number), "hide": "threshold"})
     at.pills(key=f"guess_{current.slug}").set_value(current.question.choices[0]).run()
     at.button(key=f"reveal_{current.slug}").click().run()
-    assert "lesson_threshold" not in present_keys(at)
+    assert decision_panels(at)[0]["controls"] == []
     assert "the answer is" in page_text(at)
 
 

@@ -3,10 +3,11 @@ opened with values a link should never hold."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from conftest import FAMILIES, start_app
+from conftest import FAMILIES, decision_panels, start_app
 
 from demo import lesson, url
 
@@ -139,13 +140,16 @@ def widget_values(at) -> dict[str, object]:
     values = {}
     for kind in ("selectbox", "radio", "slider", "number_input", "button", "toggle"):
         values |= {widget.key: widget.value for widget in getattr(at, kind) if widget.key}
+    for panel in decision_panels(at)[:1]:  # the threshold and top-k are the browser's inputs
+        values |= {"threshold": panel["threshold"], "top_k": panel["top_k"]}
     return values
 
 
 def shown_texts(at) -> list[str]:
     elements = (*at.markdown, *at.caption, *at.text, *at.title, *at.header, *at.subheader)
     elements += (*at.warning, *at.error, *at.info, *at.success)
-    return [str(element.value) for element in elements] + [str(h.proto) for h in at.get("html")]
+    texts = [str(element.value) for element in elements] + [str(h.proto) for h in at.get("html")]
+    return texts + [json.dumps(panel) for panel in decision_panels(at)]
 
 
 def assert_nothing_unsafe_is_drawn(at) -> None:
@@ -172,7 +176,7 @@ def test_every_free_page_parameter_survives_a_bad_value(fixture_models, monkeypa
         assert widgets[param.key] == default, param.name
         assert at.query_params[param.name] in (param.write(default), [param.write(default)])
     assert FREE_PAGE_KEYS.issubset(widgets)  # nothing hidden
-    assert len([m for m in at.markdown if m.value.startswith("**Predicted:**")]) == 3
+    assert len(decision_panels(at)[0]["models"]) == 3
 
 
 @pytest.mark.slow

@@ -1,0 +1,166 @@
+"""The decisions panel: the threshold and top-k inputs and, for every shown model, its ten outputs
+against them, its predicted set, exact match and per-label accuracy.
+
+The panel decides in the browser (`demo/static/decisions.js`, a frameless `st.components.v2`
+component): moving the threshold or top-k re-decides every model at once with no script run.
+Once an input has been still for a moment the browser sends the rule back, one short run of the
+fragment the panel lives in, so that the session and the page's address carry it. The browser
+applies the rule of `core.evaluation` (`decide`, `top_k`); a browser test checks both agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.data import CLASS_NAMES
+from core.evaluation import OUTCOME_NAMES
+from demo import charts
+
+STATIC = Path(__file__).resolve().parent / "static"
+RULE = "rule"  # the component's state: {"threshold": float, "top_k": int}, sent by the browser
+MOST_TOP_K = len(CLASS_NAMES)
+CONTROLS = ("threshold", "topk")
+
+# Every word the panel shows, in one place.
+TEXT = {
+    "rule": "Decision rule",
+    "threshold": "Decision threshold",
+    "top_k": "Top-k (0 = use the threshold)",
+    "key": "Each model's ten outputs; dashed line: the threshold.",
+    "predicted": "Predicted:",
+    "nothing": "nothing",
+    "exact_match": "Exact match:",
+    "yes": "yes ✓",
+    "no": "no ✗",
+    "per_label": "per-label accuracy:",
+    "table_caption": "The ten outputs of {model}",
+    "columns": ["class", "output", "value", "outcome"],
+    "cues": {
+        "true positive": "✓",
+        "false positive": "!",
+        "false negative": "✗",
+        "true negative": "",
+        "above threshold": "",
+        "below threshold": "",
+    },
+    "outcomes": {
+        "true positive": "true positive (found)",
+        "false positive": "false positive (a false alarm)",
+        "false negative": "false negative (missed)",
+        "true negative": "true negative",
+        "above threshold": "at or above the threshold",
+        "below threshold": "below",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How ten outputs become a predicted set: at or above `threshold`, or the `top_k` largest
+    when `top_k` is not 0."""
+
+    threshold: float
+    top_k: int
+
+
+def clean_rule(sent) -> Rule | None:
+    """The rule a browser sent, or None when it is not one: a threshold 0..1 (kept to two
+    decimals, as the slider steps) and a whole top-k 0..10."""
+    if not isinstance(sent, dict):
+        return None
+    threshold, top_k = sent.get("threshold"), sent.get("top_k")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, int | float) or top_k != int(top_k):
+        return None
+    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0 and 0 <= top_k <= MOST_TOP_K):
+        return None
+    return Rule(round(float(threshold), 2), int(top_k))
+
+
+def output_sum_note(entry, probabilities: np.ndarray) -> str:
+    """Why a softmax model cannot name a set at a threshold, or that sigmoids do not share."""
+    total = float(probabilities.sum())
+    if entry.kind.shares_one_unit:
+        above = int((probabilities >= 0.5).sum())
+        return (
+            f"Sum of outputs: {total:.2f}. The ten classes share one unit, so with several "
+            f"objects none need reach 0.5 ({above} does here); top-k names k classes, but only "
+            "if told k."
+        )
+    return f"Sum of outputs: {total:.2f}: each sigmoid is its own yes/no."
+
+
+def panel_data(entries, predictions: dict, truth, rule: Rule, controls) -> dict:
+    """What the browser draws: plain JSON, the same for every session showing these models on
+    this composite with this rule."""
+    models = []
+    for entry in entries:
+        probabilities = np.asarray(predictions[entry.name].probabilities, dtype=np.float64)
+        models.append(
+            {
+                "name": entry.name,
+                "label": entry.label,
+                "title": entry.kind.title,
+                "outputs": [float(p) for p in probabilities],
+                "note": output_sum_note(entry, probabilities),
+            }
+        )
+    return {
+        "classes": list(CLASS_NAMES),
+        "truth": None if truth is None else [int(t) for t in np.asarray(truth)],
+        "models": models,
+        "threshold": rule.threshold,
+        "top_k": rule.top_k,
+        "controls": [name for name in CONTROLS if name in controls],
+        "outcomes": list(OUTCOME_NAMES),
+        "colours": dict(charts.OUTCOME_COLOURS),
+        "text": TEXT,
+    }
+
+
+def component():
+    """The panel's component, registered again only when its files change."""
+    sources = (STATIC / "decisions.js", STATIC / "decisions.css")
+    return registered_component(tuple(path.stat().st_mtime_ns for path in sources))
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def registered_component(stamps: tuple[int, ...]):
+    return st.components.v2.component(
+        "multilabel.decisions",
+        html='<div class="ml-host"></div>',
+        js=(STATIC / "decisions.js").read_text(),
+        css=(STATIC / "decisions.css").read_text(),
+        isolate_styles=False,
+    )
+
+
+def adopt_rule(key: str, threshold_key: str, top_k_key: str) -> None:
+    """The panel's callback: the rule the browser sent, when it is one, into session state."""
+    state = st.session_state.get(key)
+    rule = clean_rule(state.get(RULE) if state is not None else None)
+    if rule is not None:
+        st.session_state[threshold_key] = rule.threshold
+        st.session_state[top_k_key] = rule.top_k
+
+
+def decisions_panel(key: str, entries, predictions, truth, rule_keys, controls) -> None:
+    """The panel for `entries`' predictions. `rule_keys` are the session-state keys of the
+    threshold and top-k, which the browser's rule replaces; `controls` lists the inputs shown
+    ("threshold", "topk"; none: the rule is fixed)."""
+    threshold_key, top_k_key = rule_keys
+    rule = Rule(float(st.session_state[threshold_key]), int(st.session_state[top_k_key]))
+    component()(
+        key=key,
+        data=panel_data(entries, predictions, truth, rule, controls),
+        default={RULE: {"threshold": rule.threshold, "top_k": rule.top_k}},
+        on_rule_change=partial(adopt_rule, key, threshold_key, top_k_key),
+        height="content",
+    )
