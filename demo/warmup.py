@@ -4,8 +4,8 @@ TensorFlow's import and the models' loading.
     python -m demo.warmup 8502 [8503 ...]
 
 Speaks Streamlit's websocket protocol with the libraries Streamlit itself depends on (websockets
-and its protobufs): one session asks for a run of the page and waits until the run ends. Exits
-with status 1, saying why, when a worker does not finish the run in time.
+and its protobufs, through `demo.wire`): one session asks for a run of the page and waits until
+the run ends. Exits with status 1, saying why, when a worker does not finish the run in time.
 """
 
 from __future__ import annotations
@@ -14,28 +14,17 @@ import argparse
 import asyncio
 import sys
 
+from demo import wire
+
 RUN_TIMEOUT = 300  # seconds: a cold worker imports TensorFlow and compiles the models
 
 
 async def open_page(port: int, query: str = "") -> None:
     """One run of the page on the worker at 127.0.0.1:`port`; raises when it does not finish."""
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    address = f"ws://127.0.0.1:{port}/_stcore/stream"
-    async with websockets.connect(address, subprotocols=["streamlit"], max_size=None) as socket:
-        message = BackMsg()
-        message.rerun_script.query_string = query
-        await socket.send(message.SerializeToString())
-        while True:
-            answer = ForwardMsg()
-            answer.ParseFromString(await socket.recv())
-            if answer.WhichOneof("type") != "script_finished":
-                continue
-            if answer.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
-                return
-            raise RuntimeError(f"the page's run on port {port} ended with status {answer}")
+    async with await wire.connect("127.0.0.1", port) as socket:
+        status = await wire.Session(socket, query).run(past_reruns=False)
+        if status != wire.FINISHED:
+            raise RuntimeError(f"the page's run on port {port} ended with status {status}")
 
 
 def main(argv=None) -> int:
