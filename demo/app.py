@@ -19,23 +19,52 @@ import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import classroom_page, lab_page, lesson, lesson_page, panels, report, resources, url
+from demo import (
+    classroom_page,
+    i18n,
+    lab_page,
+    lesson,
+    lesson_page,
+    panels,
+    report,
+    resources,
+    url,
+)
 from demo.context import PageContext
+from demo.i18n import N_, _
+from demo.terms import term
 
+ALL_SIDE_BY_SIDE = N_("all side by side")
+ONE_KIND = N_("{model} only")
+# The views' names in English; `view_name` gives one in the page's language.
 VIEW_NAMES = {
-    url.ALL_MODELS: "all side by side",
-    **{loss: f"{kind.short} only" for loss, kind in KINDS.items()},
+    url.ALL_MODELS: ALL_SIDE_BY_SIDE,
+    **{loss: ONE_KIND.format(model=kind.short) for loss, kind in KINDS.items()},
 }
+
+
+def view_name(view: str) -> str:
+    """A view's name as the page shows it: "all side by side", "BCE only"."""
+    if view == url.ALL_MODELS:
+        return _(ALL_SIDE_BY_SIDE)
+    return _(ONE_KIND).format(model=KINDS[view].short)
+
+
+def family_name(title: str) -> str:
+    """A family's title (`models/models.json`) as the training-data choice shows it: "Trained
+    on the article's: always four distinct classes"."""
+    shown = term(title)
+    return _("Trained on {family}").format(family=shown[:1].lower() + shown[1:])
 
 
 def family_control(manifest) -> str:
     titles = {family.data: family.title for family in manifest.families}
     return st.radio(
-        "Training data",
+        _("Training data"),
         list(titles),
         key="data",
         horizontal=True,
-        format_func=lambda data: f"Trained on {titles[data][0].lower()}{titles[data][1:]}",
+        format_func=lambda data: family_name(titles[data]),
         label_visibility="collapsed",
     )
 
@@ -49,11 +78,11 @@ def view_control(manifest) -> str:
     if st.session_state.get("view") not in views:  # a link to a loss no model here has
         st.session_state.view = url.ALL_MODELS
     return st.radio(
-        "Models",
+        _("Models"),
         views,
         key="view",
         horizontal=True,
-        format_func=VIEW_NAMES.get,
+        format_func=view_name,
         label_visibility="collapsed",
     )
 
@@ -77,8 +106,8 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     context: a rerun of the fragment alone keeps the arguments of the last full run, and the
     model files may have changed since."""
     signature = resources.models_signature(folder)
-    manifest, _ = resources.manifest_for(folder, signature)
-    predictor, _ = resources.load_predictor(folder, signature)
+    manifest = resources.manifest_for(folder, signature)[0]
+    predictor = resources.load_predictor(folder, signature)[0]
     left, right = st.columns([1, 3], gap="medium")
     with left:
         picture = st.container()  # the composite above the controls that make it
@@ -93,7 +122,7 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     if composite is None:
         return
     if predictor is None:
-        right.info("No model could be loaded, so there is nothing to predict (see above).")
+        right.info(_("No model could be loaded, so there is nothing to predict (see above)."))
         return
     shown = [
         entry
@@ -101,7 +130,8 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
         if entry.name in predictor.names and view in (url.ALL_MODELS, entry.loss)
     ]
     if not shown:
-        right.info(f"No {VIEW_NAMES[view]} model of this training data could be loaded.")
+        message = _("No {view} model of this training data could be loaded.")
+        right.info(message.format(view=view_name(view)))
         return
     names = [entry.name for entry in shown]
     predictions = resources.predict_models(predictor, signature, composite, names)
@@ -116,14 +146,25 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     with right:
         panels.show_activation_maps(composite, predictions, shown, cam_class)
     # A toggle rather than an expander: a closed expander's content still runs every time.
-    if st.toggle("Why categorical cross-entropy cannot place the threshold", key="why_cce"):
+    if st.toggle(_("Why categorical cross-entropy cannot place the threshold"), key="why_cce"):
         categorical = [entry for entry in shown if entry.kind.scale_free]
         prediction = predictions[categorical[0].name] if categorical else None
         panels.why_cce_panel(prediction, truth)
 
 
 # The page is projected at 1280x720: less blank space above the first line than Streamlit's.
-COMPACT = "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}</style>"
+# Streamlit marks the keyboard's focus on a radio option or a toggle with a faint grey background
+# only, and on a select box or a number field with a 1-pixel border, which a projector loses:
+# they get the decisions panel's focus ring.
+FOCUS_RING = "outline: 3px solid #0072b2; outline-offset: 2px; border-radius: 4px;"
+COMPACT = (
+    "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}"
+    "[data-testid='stRadioOption']:has(input:focus-visible),"
+    "[data-testid='stCheckbox'] label:has(input:focus-visible),"
+    "[data-testid='stSelectbox'] div:has(> input:focus-visible),"
+    "[data-testid='stNumberInputContainer']:has(input:focus-visible)"
+    f" {{{FOCUS_RING}}}</style>"
+)
 
 
 RECONNECT_CHECK = 3600  # seconds: what matters is that a timer exists, not how often it fires
@@ -139,17 +180,28 @@ def rerun_after_reconnecting() -> None:
 
 
 def header() -> None:
-    st.subheader("Multi-label classification: several objects, one image")
+    title, switch = st.columns([5, 1], vertical_alignment="center")
+    title.subheader(_("Multi-label classification: several objects, one image"))
+    with switch, st.container(horizontal=True, horizontal_alignment="right"):
+        panels.language_switch()
     st.caption(
-        "CIFAR-10 pictures tiled 2x2: one image, **several labels**. One network, three endings: "
-        "sigmoids with **binary** or **categorical cross-entropy**, or a **softmax**. "
-        "[Train the last layer yourself in the loss lab](?lab=1)."
+        _(
+            "CIFAR-10 pictures tiled 2x2: one image, **several labels**. One network, three "
+            "endings: sigmoids with **binary** or **categorical cross-entropy**, or a "
+            "**softmax**. [Train the last layer yourself in the loss lab]({lab})."
+        ).format(lab=lab_address())
     )
+
+
+def lab_address() -> str:
+    """The loss lab's address, in the page's language when the address names one."""
+    language = url.language()
+    return "?lab=1" if language is None else f"?lab=1&lang={language}"
 
 
 def configure_page() -> None:
     st.set_page_config(
-        page_title="Multi-label vs multi-class",
+        page_title=_("Multi-label vs multi-class"),
         page_icon="🧩",
         layout="wide",
         initial_sidebar_state="collapsed",
@@ -169,7 +221,7 @@ def page_context() -> PageContext | None:
         return None
     if not warn_about_the_address(manifest):
         return None
-    hidden, _ = url.hidden_controls(st.query_params.get("hide"))
+    hidden = url.hidden_controls(st.query_params.get("hide"))[0]
     predictor, model_errors = resources.load_predictor(folder, signature)
     return PageContext(folder, manifest, predictor, signature, frozenset(hidden), model_errors)
 
@@ -180,33 +232,37 @@ def warn_about_the_address(manifest) -> bool:
     try:
         sizes = resources.gallery_sizes(str(GALLERY_PATH))
     except ValueError as error:
-        st.error(f"{error} Rebuild it with `python -m core.gallery`.")
+        st.error(_("{error} Rebuild it with `python -m core.gallery`.").format(error=error))
         return False
     families = [family.data for family in manifest.families]
     problems = url.address_problems(sizes, families, len(lesson.STEPS))
     if problems:
-        st.warning("Some link parameters were ignored: " + "; ".join(problems) + ".")
+        message = _("Some link parameters were ignored: {problems}.")
+        st.warning(message.format(problems="; ".join(problems)))
     return True
 
 
 def free_page(context: PageContext) -> None:
     """The workbench and, below it, the test-set report."""
     if context.model_errors:
-        st.error("\n".join(f"- {message}" for message in context.model_errors.values()))
+        errors = context.model_errors.values()
+        st.error("\n".join(f"- {resources.translated(message)}" for message in errors))
     data, view = model_choice(context.manifest, context.hidden)
     workbench(context.folder, data, view, context.hidden)
     st.caption(
-        "The page's state is in its address: copy the link to share this composite, "
-        "threshold, training data and view."
+        _(
+            "The page's state is in its address: copy the link to share this composite, "
+            "threshold, training data and view."
+        )
     )
     if "results" not in context.hidden:
-        st.header("On the test composites")
+        st.header(_("On the test composites"))
         report.show_report(context.manifest, data)
 
 
 def lesson_view(context: PageContext) -> None:
     """The lesson step of `?step=`, the nearest one (written back) when it is out of range."""
-    number, _ = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))
+    number = url.lesson_step(st.query_params.get("step"), len(lesson.STEPS))[0]
     url.write_step(number)
     lesson_page.show_step(number, context)
 
@@ -225,6 +281,7 @@ def chosen_view() -> Callable[[PageContext], None]:
 
 
 def main() -> None:
+    i18n.choose_language(url.language())
     configure_page()
     view = chosen_view()
     if view is free_page:

@@ -1,9 +1,15 @@
-"""Altair chart builders: pure functions, a DataFrame in and a chart out."""
+"""Altair chart builders: pure functions, a DataFrame in and a chart out.
+
+Their titles, axis and legend titles, tooltips and descriptions (each chart's text alternative,
+Vega-Lite's top-level `description`) are in the language of the page being drawn: a spec built
+once per process must be cached per language (see `demo.i18n`)."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+
+from demo.i18n import N_, _
 
 # Told apart by everyone in the class: every pair of the four outcomes, and above / below, is at
 # least 30 apart (CIE76 in Lab) with normal vision, deuteranopia and protanopia, and from the
@@ -12,12 +18,12 @@ import pandas as pd
 # deuteranopes. A threshold's "yes" keeps the true positive's colour and its "no" the true
 # negative's: the truth only recolours the mistakes, in the two warm colours.
 OUTCOME_COLOURS = {
-    "true positive": "#0072b2",
-    "false positive": "#e69f00",
-    "false negative": "#b2182b",
-    "true negative": "#999999",
-    "above threshold": "#0072b2",
-    "below threshold": "#999999",
+    N_("true positive"): "#0072b2",
+    N_("false positive"): "#e69f00",
+    N_("false negative"): "#b2182b",
+    N_("true negative"): "#999999",
+    N_("above threshold"): "#0072b2",
+    N_("below threshold"): "#999999",
 }
 # Models without a colour of their own (the manifest gives every shipped model one); each pair
 # 30 apart under the three visions, as the manifest's colours are.
@@ -73,13 +79,17 @@ def model_colour(frame: pd.DataFrame):
     )
 
 
-def probability_chart(data, threshold=None, outcomes=None, height: int = 280, legend=True):
+def probability_chart(
+    data, threshold=None, outcomes=None, height: int = 280, legend=True, translated=False
+):
     """Horizontal bars of `probability` per `class`, coloured by `outcome`, with a rule at the
     threshold. `data` and `threshold` are rows (a DataFrame, a number) or `alt.NamedData`;
     `outcomes` fixes the colours (default: the outcomes present in `data`); without `legend`
-    the page explains them once for several charts."""
+    the page explains them once for several charts. With `translated`, the rows' outcomes are
+    in the page's language (`_(outcome)`) and so is the colour scale's domain."""
     if outcomes is None:
         outcomes = [o for o in OUTCOME_COLOURS if o in set(data["outcome"])]
+    domain = [_(o) for o in outcomes] if translated else list(outcomes)
     bars = (
         alt.Chart(data)
         .mark_bar()
@@ -93,38 +103,59 @@ def probability_chart(data, threshold=None, outcomes=None, height: int = 280, le
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title=None),
             color=alt.Color(
                 "outcome:N",
-                scale=alt.Scale(
-                    domain=list(outcomes), range=[OUTCOME_COLOURS[o] for o in outcomes]
-                ),
+                scale=alt.Scale(domain=domain, range=[OUTCOME_COLOURS[o] for o in outcomes]),
                 legend=alt.Legend(orient="bottom", title=None, labelFontSize=12, columns=2)
                 if legend
                 else None,
             ),
-            tooltip=["class:N", alt.Tooltip("probability:Q", format=".3f"), "outcome:N"],
+            tooltip=[
+                alt.Tooltip("class:N", title=_("class")),
+                alt.Tooltip("probability:Q", format=".3f", title=_("output")),
+                alt.Tooltip("outcome:N", title=_("outcome")),
+            ],
         )
     )
     text = bars.mark_text(align="left", dx=3, fontSize=12).encode(
         text=alt.Text("probability:Q", format=".2f"), color=alt.value("black")
     )
     layers = [bars, text]
+    description = _(
+        "Bar chart: a model's output for each of the ten classes, from 0 to 1, each bar "
+        "coloured by its outcome."
+    )
     if threshold is not None:
         layers.append(vertical_rule("threshold", threshold, size=2))
-    return alt.layer(*layers).properties(height=height)
+        description = _(
+            "Bar chart: a model's output for each of the ten classes, from 0 to 1, each bar "
+            "coloured by its outcome; a dashed vertical line marks the decision threshold."
+        )
+    return alt.layer(*layers).properties(height=height, description=description)
 
 
-def sweep_chart(frame: pd.DataFrame, threshold: float, metric: str = "exact match"):
-    """Lines of `value` against `threshold` per `model`, with a rule at the current threshold."""
+def sweep_chart(frame: pd.DataFrame, threshold: float, metric: str = N_("exact match")):
+    """Lines of `value` against `threshold` per `model`, with a rule at the current threshold;
+    `metric` is a marked message, translated here."""
     lines = (
         alt.Chart(frame)
         .mark_line(strokeWidth=3)
         .encode(
-            x=alt.X("threshold:Q", title="decision threshold"),
-            y=alt.Y("value:Q", title=metric, axis=alt.Axis(format="%")),
+            x=alt.X("threshold:Q", title=_("decision threshold")),
+            y=alt.Y("value:Q", title=_(metric), axis=alt.Axis(format="%")),
             color=model_colour(frame),
-            tooltip=["model", "threshold", alt.Tooltip("value:Q", format=".2%")],
+            tooltip=[
+                alt.Tooltip("model:N", title=_("model")),
+                alt.Tooltip("threshold:Q", title=_("threshold")),
+                alt.Tooltip("value:Q", format=".2%", title=_(metric)),
+            ],
         )
     )
-    return (lines + vertical_rule("threshold", threshold)).properties(height=280)
+    description = _(
+        "Line chart: {metric} on the test composites against the decision threshold from 0 to 1, "
+        "one line per model; a dashed vertical line marks the threshold {threshold}."
+    ).format(metric=_(metric), threshold=threshold)
+    return (lines + vertical_rule("threshold", threshold)).properties(
+        height=280, description=description
+    )
 
 
 def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
@@ -139,13 +170,28 @@ def per_class_chart(frame: pd.DataFrame, value: str = "F1"):
             xOffset="model:N",
             y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[0, 1])),
             color=model_colour(frame),
-            tooltip=["model", "class", alt.Tooltip(f"{value}:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("model:N", title=_("model")),
+                alt.Tooltip("class:N", title=_("class")),
+                alt.Tooltip(f"{value}:Q", format=".3f"),
+            ],
         )
-        .properties(height=280)
+        .properties(
+            height=280,
+            description=_(
+                "Bar chart: {value} on the test composites for each of the ten classes, one bar "
+                "per model, from 0 to 1."
+            ).format(value=value),
+        )
     )
 
 
-CURVE_TITLES = {"loss": "loss", "total_acc": "exact match", "binary_acc": "per-label accuracy"}
+CURVE_TITLES = {
+    "loss": N_("loss"),
+    "total_acc": N_("exact match"),
+    "binary_acc": N_("per-label accuracy"),
+}
+SPLITS = (N_("train"), N_("validation"))  # the training curves' two line styles
 
 
 def curves_frame(
@@ -159,7 +205,7 @@ def curves_frame(
             metric = key.removeprefix("val_")
             if metric not in CURVE_TITLES:
                 continue
-            split = "validation" if key.startswith("val_") else "train"
+            split = _(SPLITS[1] if key.startswith("val_") else SPLITS[0])
             for epoch, value in zip(history["epoch"], values, strict=True):
                 rows.append(
                     {
@@ -176,26 +222,48 @@ def curves_frame(
 
 
 def curves_chart(frame: pd.DataFrame, metric: str, floor: float | None = None):
-    """Training curves: `value` per `epoch`, colour by `model`, dashed for validation."""
+    """Training curves: `value` per `epoch`, colour by `model`, dashed for validation; `metric`
+    is the y axis's title, as shown (translated by the caller)."""
     lines = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+            x=alt.X("epoch:Q", title=_("epoch"), axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
             color=model_colour(frame),
             strokeDash=alt.StrokeDash("split:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["model", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=[
+                alt.Tooltip("model:N", title=_("model")),
+                alt.Tooltip("split:N", title=_("split")),
+                alt.Tooltip("epoch:Q", title=_("epoch")),
+                alt.Tooltip("value:Q", format=".4f", title=metric),
+            ],
         )
     )
+    description = _(
+        "Line chart: {metric} after each training epoch, one colour per model, solid for the "
+        "training composites and dashed for the validation composites."
+    ).format(metric=metric)
     if floor is None:
-        return lines.properties(height=260)
+        return lines.properties(height=260, description=description)
+    label = _("CCE floor 4 ln 4")
     rule = (
-        alt.Chart(pd.DataFrame({"floor": [floor], "label": ["CCE floor 4 ln 4"]}))
+        alt.Chart(pd.DataFrame({"floor": [floor], "label": [label]}))
         .mark_rule(color="#8d004d", strokeDash=[2, 2])
-        .encode(y="floor:Q", tooltip=["label", "floor"])
+        .encode(
+            y="floor:Q",
+            tooltip=[
+                alt.Tooltip("label:N", title=_("line")),
+                alt.Tooltip("floor:Q", title=_("value")),
+            ],
+        )
     )
-    return (lines + rule).properties(height=260)
+    description = _(
+        "Line chart: {metric} after each training epoch, one colour per model, solid for the "
+        "training composites and dashed for the validation composites; a dotted line marks "
+        "categorical cross-entropy's floor, 4 ln 4 = {floor}."
+    ).format(metric=metric, floor=f"{floor:.2f}")
+    return (lines + rule).properties(height=260, description=description)
 
 
 def minutes_frame(
@@ -257,34 +325,58 @@ def loss_versus_scale_chart(data, scale):
         alt.Chart(data)
         .mark_line(strokeWidth=3)
         .encode(
-            x=alt.X("scale:Q", title="outputs multiplied by"),
-            y=alt.Y("loss:Q", title="loss on this composite"),
+            x=alt.X("scale:Q", title=_("outputs multiplied by")),
+            y=alt.Y("loss:Q", title=_("loss on this composite")),
             color=alt.Color("loss kind:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["loss kind:N", "scale:Q", alt.Tooltip("loss:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("loss kind:N", title=_("loss")),
+                alt.Tooltip("scale:Q", title=_("factor")),
+                alt.Tooltip("loss:Q", format=".3f", title=_("value")),
+            ],
         )
     )
-    return (lines + vertical_rule("scale", scale)).properties(height=240)
+    description = _(
+        "Line chart: the categorical and the binary cross-entropy of this composite against "
+        "the factor from 0.05 to 1 that multiplies the CCE model's outputs; the categorical "
+        "line stays flat while the binary one changes. A dashed vertical line marks the factor "
+        "chosen."
+    )
+    return (lines + vertical_rule("scale", scale)).properties(height=240, description=description)
+
+
+BY_OBJECTS_TITLES = {"exact_match": N_("exact match")}  # others: the column's name in words
 
 
 def by_objects_chart(frame: pd.DataFrame, value: str = "exact_match"):
     """Grouped bars of `value` (a column of the evaluation's `by_objects` rows) per number of
     `objects` in the composite and per `model`."""
+    title = _(BY_OBJECTS_TITLES.get(value, value.replace("_", " ")))
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("objects:O", title="objects in the composite", axis=alt.Axis(labelAngle=0)),
+            x=alt.X("objects:O", title=_("objects in the composite"), axis=alt.Axis(labelAngle=0)),
             xOffset="model:N",
             y=alt.Y(
                 f"{value}:Q",
-                title=value.replace("_", " "),
+                title=title,
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
             ),
             color=model_colour(frame),
-            tooltip=["model:N", "objects:O", alt.Tooltip(f"{value}:Q", format=".1%")],
+            tooltip=[
+                alt.Tooltip("model:N", title=_("model")),
+                alt.Tooltip("objects:O", title=_("objects")),
+                alt.Tooltip(f"{value}:Q", format=".1%", title=title),
+            ],
         )
-        .properties(height=260)
+        .properties(
+            height=260,
+            description=_(
+                "Bar chart: {metric} on test composites with 1, 2, 3 and 4 objects, one bar per "
+                "model for each number of objects."
+            ).format(metric=title),
+        )
     )
 
 
@@ -296,18 +388,22 @@ def tally_chart(data, height: int = 200):
         .mark_bar(color="#0072b2")
         .encode(
             y=alt.Y("choice:N", sort=None, title=None, axis=alt.Axis(labelFontSize=14)),
-            x=alt.X("students:Q", title="students", axis=alt.Axis(tickMinStep=1, format="d")),
-            tooltip=["choice:N", "students:Q"],
+            x=alt.X("students:Q", title=_("students"), axis=alt.Axis(tickMinStep=1, format="d")),
+            tooltip=[
+                alt.Tooltip("choice:N", title=_("answer")),
+                alt.Tooltip("students:Q", title=_("students")),
+            ],
         )
     )
     counts = bars.mark_text(align="left", dx=4, fontSize=14).encode(text="students:Q")
-    return alt.layer(bars, counts).properties(height=height)
+    description = _("Bar chart: how many students chose each answer, one bar per answer.")
+    return alt.layer(bars, counts).properties(height=height, description=description)
 
 
 LAB_METRICS = {
-    "loss": "training loss (log scale)",
-    "exact_match": "exact match at 0.5",
-    "best_threshold": "best threshold",
+    "loss": N_("training loss (log scale)"),
+    "exact_match": N_("exact match at 0.5"),
+    "best_threshold": N_("best threshold"),
 }
 LOG_SCALED = ("loss",)  # the losses differ by a factor of ten or more: CCE's floor is 5.5
 # One colour per lab run, kept by the run while it is shown: as many as a session keeps runs;
@@ -341,14 +437,41 @@ def lab_curves_chart(
     table names each run in its colour, which keeps the three charts the same height."""
     scale = alt.Scale(type="log") if metric in LOG_SCALED else alt.Scale(zero=False)
     axis = alt.Axis(labelFontSize=AXIS_FONT_SIZE, titleFontSize=AXIS_FONT_SIZE)
+    title = _(LAB_METRICS[metric])
     return (
-        alt.Chart(data, title=alt.Title(LAB_METRICS[metric], fontSize=TITLE_FONT_SIZE))
+        alt.Chart(data, title=alt.Title(title, fontSize=TITLE_FONT_SIZE))
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d", **axis.to_dict())),
+            x=alt.X(
+                "epoch:Q",
+                title=_("epoch"),
+                axis=alt.Axis(tickMinStep=1, format="d", **axis.to_dict()),
+            ),
             y=alt.Y("value:Q", title=None, scale=scale, axis=axis),
             color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=colours), legend=None),
-            tooltip=["run:N", "epoch:Q", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("run:N", title=_("run")),
+                alt.Tooltip("epoch:Q", title=_("epoch")),
+                alt.Tooltip("value:Q", format=".3f", title=title),
+            ],
         )
-        .properties(height=height)
+        .properties(
+            height=height,
+            description=_(
+                "Line chart: {metric} after each epoch of the loss lab's runs, one line per run "
+                "in the colour that names it in the runs table."
+            ).format(metric=title),
+        )
     )
+
+
+def accessible(spec: dict, alt: str | None = None) -> tuple[dict, str | None]:
+    """(`spec` without its `description`, the chart's text alternative for
+    `st.vega_lite_chart(alt=...)`: `alt`, what this chart shows now, then the description of
+    what it draws). Streamlit gives the chart its `alt` as the description, and warns, with a
+    stack, at every run that sends both."""
+    described = spec.get("description")
+    if not described:
+        return spec, alt
+    bare = {key: value for key, value in spec.items() if key != "description"}
+    return bare, described if not alt else f"{alt} {described}"

@@ -15,6 +15,12 @@ The room lives in `demo.rooms` (SQLite or Redis), never in the process: every wo
 it survives a worker being killed. Students' pages follow the teacher through a fragment on a
 timer that reads the room's version (one small read) and redraws the page only when it changed.
 A store that fails gets a message and a page that tries again on its own.
+
+Every text is in the page's language (`demo.i18n`); the store's refusals are raised in English with
+their message marked and their values apart (`rooms.RoomError`) and said here with `refusal`. The
+choices' values stay English: they are what the store keeps, shown through `lesson.choice_text`.
+A student's page is sized for a phone (`PHONE_STYLE`): its question, choices and captions in text
+of at least 16 px, every control at least 44 px tall, the question and its choices above the fold.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import time
 
 import streamlit as st
 
-from demo import charts, lesson, lesson_page, rooms
+from demo import charts, i18n, lesson, lesson_page, rooms
+from demo.i18n import N_, _
 
 FOLLOW_EVERY = "2s"  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
@@ -36,6 +43,7 @@ RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
 COOKIE_SECONDS = 7 * 24 * 3600
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
+LANGUAGE_PARAM = "lang"  # the address parameter of the page's language (`demo.url`)
 TEACHER_KEYS = (
     "room_back",
     "room_next",
@@ -45,11 +53,30 @@ TEACHER_KEYS = (
     "room_lock",
     "room_unlock",
 )
-UNAVAILABLE = (
+UNAVAILABLE = N_(
     "The class-room service is unavailable right now, so this room cannot be shown. This page "
     "tries again on its own every few seconds; nothing you answered is lost. The rest of the "
     "demo works meanwhile: the [free page](/) and the [guided lesson](/?step=1)."
 )
+STUDENT_BOX = "room_student"  # the container of a student's view: `st-key-room_student` in CSS
+# A student's page on a phone: text of at least 16 px (Streamlit draws labels, pills and captions
+# at 0.875rem) and controls at least 44 px tall and wide, in the student's view only. The image's
+# caption wraps under the composite instead of widening it (Streamlit sizes an image to its
+# caption), so that a longer caption, in Japanese say, does not push the question down.
+PHONE_STYLE = """<style>
+.st-key-room_student [data-testid="stWidgetLabel"],
+.st-key-room_student [data-testid="stWidgetLabel"] p,
+.st-key-room_student [data-testid="stButtonGroup"] button,
+.st-key-room_student [data-testid="stButtonGroup"] button p,
+.st-key-room_student [data-testid="stCaptionContainer"],
+.st-key-room_student [data-testid="stCaptionContainer"] p,
+.st-key-room_student [data-testid="stImageCaption"],
+.st-key-room_student [data-testid="stImageCaption"] p {font-size: max(1rem, 16px);}
+.st-key-room_student [data-testid="stButtonGroup"] button,
+.st-key-room_student [data-testid="stButton"] button {min-height: 44px; min-width: 44px;}
+.st-key-room_student [data-testid="stCheckbox"] label {min-height: 44px; align-items: center;}
+.st-key-room_student [data-testid="stImageCaption"] {contain: inline-size;}
+</style>"""
 log = logging.getLogger(__name__)
 
 
@@ -137,9 +164,14 @@ def browser_id(secret: bytes) -> str:
     return state.browser
 
 
+def refusal(error: rooms.RoomError) -> str:
+    """A store's refusal in the page's language."""
+    return error.text(_)
+
+
 def unavailable(error: BaseException) -> None:
     log.warning("class-room store failed: %s: %s", type(error).__name__, error)
-    st.error(UNAVAILABLE)
+    st.error(_(UNAVAILABLE))
     st.session_state.store_failed_at = time.monotonic()
     retry_the_store()
 
@@ -162,10 +194,10 @@ def act(action, *args, **kwargs) -> None:
     try:
         action(store(), *args, **kwargs)
     except rooms.RoomError as error:
-        st.session_state.room_problem = str(error)
+        st.session_state.room_problem = refusal(error)
     except rooms.STORE_ERRORS as error:
         log.warning("class-room store failed: %s", error)
-        st.session_state.room_problem = (
+        st.session_state.room_problem = _(
             "The class-room service did not answer, so that was not saved: please try again."
         )
 
@@ -175,6 +207,13 @@ def act(action, *args, **kwargs) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def language_param() -> dict[str, str]:
+    """The address's `lang`, if it names one, for the addresses this page leads its teacher to
+    (the room it started, the rooms it leads): the teacher stays in the language chosen."""
+    asked = st.query_params.get(LANGUAGE_PARAM, "").lower()
+    return {LANGUAGE_PARAM: asked} if asked in i18n.LANGUAGES else {}
+
+
 def passphrase_refusal(room_store_, given: str) -> str | None:
     """Why the deployment's passphrase does not let this page start a room, or None. Wrong
     tries are counted for the whole server, so that new page sessions do not get new tries."""
@@ -182,49 +221,54 @@ def passphrase_refusal(room_store_, given: str) -> str | None:
     if not wanted:
         return None
     if room_store_.failures("passphrase") >= rooms.PASSPHRASE_TRIES:
-        return rooms.passphrase_paused()
+        return refusal(rooms.passphrase_paused())
     if hmac.compare_digest(given.encode(), wanted.encode()):
         return None
     room_store_.fail("passphrase")
-    return "That is not this server's teacher passphrase."
+    return _("That is not this server's teacher passphrase.")
 
 
 def start_page(room_store_, browser: str) -> None:
     """The form that starts a room, and the rooms this browser already leads."""
-    st.subheader("Start a class room")
+    st.subheader(_("Start a class room"))
     with st.form("start_room"):
         passphrase = ""
         if os.environ.get(PASSPHRASE_VARIABLE):
-            passphrase = st.text_input("This server's teacher passphrase", type="password")
+            passphrase = st.text_input(
+                _("This server's teacher passphrase"), type="password", key="room_passphrase"
+            )
         pin = st.text_input(
-            "Choose a teacher PIN (6 or more letters or digits)",
+            _("Choose a teacher PIN (6 or more letters or digits)"),
             type="password",
-            help="With it you can lead this room from another device, e.g. your phone: open the "
-            "student link there and sign in. Nobody else sees it.",
+            key="room_new_pin",
+            help=_(
+                "With it you can lead this room from another device, e.g. your phone: open the "
+                "student link there and sign in. Nobody else sees it."
+            ),
         )
-        pressed = st.form_submit_button("Start a room", type="primary")
+        pressed = st.form_submit_button(_("Start a room"), type="primary", key="room_start")
     if pressed:
-        refusal = passphrase_refusal(room_store_, passphrase)
-        if refusal is None:
+        refused = passphrase_refusal(room_store_, passphrase)
+        if refused is None:
             try:
                 room = room_store_.create(browser, pin)
             except rooms.RoomError as error:
-                refusal = str(error)
+                refused = refusal(error)
             except rooms.STORE_ERRORS as error:
                 log.warning("class-room store refused a new room: %s", error)
-                refusal = (
+                refused = _(
                     "The class-room service refused a new room (it may be full): try again in a "
                     "few minutes. Rooms already in progress are not affected."
                 )
             else:
-                st.query_params.from_dict({"room": room.code})
+                st.query_params.from_dict({"room": room.code, **language_param()})
                 st.rerun()
-        st.error(refusal)
+        st.error(refused)
     mine = room_store_.rooms_of(browser)
     if mine:
-        st.markdown(
-            "Rooms this browser leads: " + ", ".join(f"[{code}](/?room={code})" for code in mine)
-        )
+        asked = "".join(f"&{name}={value}" for name, value in language_param().items())
+        links = lesson.list_text(f"[{code}](/?room={code}{asked})" for code in mine)
+        st.markdown(_("Rooms this browser leads: {rooms}").format(rooms=links))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,15 +287,15 @@ MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~:&")
 def joining_control(room: rooms.Room, browser: str) -> None:
     """Lock the room once the class is in: from then on no new browser can join it."""
     label, key, locked = (
-        ("Let new students join", "room_unlock", False)
+        (_("Let new students join"), "room_unlock", False)
         if room.locked
-        else ("Lock joining", "room_lock", True)
+        else (_("Lock joining"), "room_lock", True)
     )
     st.button(
         label, key=key, on_click=act, args=(lead, room.code, browser), kwargs={"locked": locked}
     )
     if room.locked:
-        st.caption("Joining is locked: students already in keep answering.")
+        st.caption(_("Joining is locked: students already in keep answering."))
 
 
 def lead(room_store_, code: str, browser: str, **change) -> None:
@@ -261,13 +305,16 @@ def lead(room_store_, code: str, browser: str, **change) -> None:
 def teacher_controls(room: rooms.Room, browser: str) -> None:
     count = len(lesson.STEPS)
     step = lesson.STEPS[room.step - 1]
-    cells = st.columns([6, 1, 1, 1.2, 1.2], vertical_alignment="center")
-    cells[0].subheader(f"Room {room.code} · Step {room.step} of {count}: {step.title}")
+    cells = st.columns([6, 1, 1, 1.2, 1.6], vertical_alignment="center")
+    heading = _("Room {code} · Step {number} of {count}: {title}")
+    cells[0].subheader(
+        heading.format(code=room.code, number=room.step, count=count, title=_(step.title))
+    )
     buttons = [
-        ("Back", "room_back", {"step": room.step - 1}, room.step == 1 or room.closed),
-        ("Next", "room_next", {"step": room.step + 1}, room.step == count or room.closed),
+        (_("Back"), "room_back", {"step": room.step - 1}, room.step == 1 or room.closed),
+        (_("Next"), "room_next", {"step": room.step + 1}, room.step == count or room.closed),
         (
-            "Reveal",
+            _("Reveal"),
             "room_reveal",
             {"revealed": True},
             room.revealed or room.closed or step.question is None,
@@ -285,7 +332,9 @@ def teacher_controls(room: rooms.Room, browser: str) -> None:
             width="stretch",
         )
     closing = (
-        ("Reopen room", "room_reopen", False) if room.closed else ("Close room", "room_close", True)
+        (_("Reopen room"), "room_reopen", False)
+        if room.closed
+        else (_("Close room"), "room_close", True)
     )
     cells[4].button(
         closing[0],
@@ -298,21 +347,23 @@ def teacher_controls(room: rooms.Room, browser: str) -> None:
 
 
 @st.cache_data(show_spinner=False)
-def tally_template(height: int) -> dict:
+def tally_template(height: int, language: str) -> dict:
+    """The tally chart's spec without its rows, once per height and language (its words)."""
     import altair as alt
 
     return charts.tally_chart(alt.NamedData(name="tally"), height).to_dict()
 
 
 def show_tally(step: lesson.Step, joined: int, tally: dict[str, int]) -> None:
-    st.markdown(rooms.TALLY_TEXT.format(joined=joined, answered=sum(tally.values())))
+    st.markdown(_(rooms.TALLY_TEXT).format(joined=joined, answered=sum(tally.values())))
     if not step.question:
         return
-    rows = [{"choice": c, "students": n} for c, n in counts(step, tally).items()]
+    rows = [
+        {"choice": lesson.choice_text(c), "students": n} for c, n in counts(step, tally).items()
+    ]
     height = 24 * len(rows)
-    st.vega_lite_chart(
-        charts.with_data(tally_template(height), tally=rows), width="stretch", height=height + 50
-    )
+    spec = tally_template(height, i18n.current_language())
+    st.vega_lite_chart(charts.with_data(spec, tally=rows), width="stretch", height=height + 50)
 
 
 @st.fragment(run_every=TALLY_EVERY)
@@ -321,7 +372,7 @@ def live_tally(code: str, step_number: int) -> None:
     try:
         joined, tally = store().joined(code), store().tally(code, step_number)
     except rooms.STORE_ERRORS:
-        st.caption("The class-room service did not answer; the count comes back on its own.")
+        st.caption(_("The class-room service did not answer; the count comes back on its own."))
         return
     show_tally(step, joined, tally)
 
@@ -331,28 +382,39 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
     step = lesson.STEPS[room.step - 1]
     if room.closed:
         st.info(
-            "This room is closed: students see the last step and can no longer answer. "
-            "Reopen it to go on."
+            _(
+                "This room is closed: students see the last step and can no longer answer. "
+                "Reopen it to go on."
+            )
         )
     left, middle, right = st.columns([1, 2.2, 1], gap="medium")
     composite, truth = lesson_page.step_composite(step)
+    answered = room.revealed or step.question is None
     with left:
-        lesson_page.show_composite(composite)
+        lesson_page.show_composite(composite, step, answered)
     with right:
         link = student_link(room.code)
-        st.markdown(f"Students open **{markdown_text(link)}**  \nor type the code **{room.code}**")
-        st.image(qr_png(link), width=150, caption="Scan to join")
+        joining = _("Students open **{link}**  \nor type the code **{code}**")
+        st.markdown(joining.format(link=markdown_text(link), code=room.code))
+        st.image(
+            qr_png(link),
+            width=150,
+            caption=_("Scan to join"),
+            alt=_("QR code of the student link {link}").format(link=link),
+        )
         joining_control(room, browser)
         st.caption(
-            "You lead from this browser. To lead from another device, open the student link "
-            "there and sign in with your PIN."
+            _(
+                "You lead from this browser. To lead from another device, open the student link "
+                "there and sign in with your PIN."
+            )
         )
     with middle:
-        st.markdown(lesson.fill(step.text, lesson_page.step_facts(context.manifest)))
+        st.markdown(lesson_page.step_text(step, lesson_page.step_facts(context.manifest)))
         if step.question:
             st.markdown(f"**{lesson_page.prompt_of(step)}**")
         live_tally(room.code, room.step)
-    if room.revealed or step.question is None:
+    if answered:
         lesson_page.show_answer(step, composite, truth, context, lesson_page.NOBODY)
     follow_the_teacher(room.code, room.version)  # a change made from the teacher's phone
 
@@ -386,19 +448,20 @@ def sign_in(code: str, browser: str) -> None:
     try:
         store().sign_in(code, browser, pin)
     except rooms.RoomError as error:
-        st.session_state.sign_in_problem = str(error)
+        st.session_state.sign_in_problem = refusal(error)
     except rooms.STORE_ERRORS:
-        st.session_state.sign_in_problem = "The class-room service did not answer: try again."
+        st.session_state.sign_in_problem = _("The class-room service did not answer: try again.")
 
 
 def teacher_sign_in(code: str, browser: str) -> None:
     """A toggle (it keeps its state across reruns, unlike an expander) that opens the PIN field."""
-    if not st.toggle("I am this room's teacher: lead it from this device", key="teacher_sign_in"):
+    label = _("I am this room's teacher: lead it from this device")
+    if not st.toggle(label, key="teacher_sign_in"):
         return
     if problem := st.session_state.pop("sign_in_problem", None):
         st.warning(problem)
-    st.text_input("The room's teacher PIN", type="password", key="teacher_pin")
-    st.button("Sign in", key="room_sign_in", on_click=sign_in, args=(code, browser))
+    st.text_input(_("The room's teacher PIN"), type="password", key="teacher_pin")
+    st.button(_("Sign in"), key="room_sign_in", on_click=sign_in, args=(code, browser))
 
 
 def join_once(room_store_, code: str, student: str) -> None:
@@ -409,15 +472,22 @@ def join_once(room_store_, code: str, student: str) -> None:
 
 
 def student_view(room_store_, room: rooms.Room, student: str, context) -> None:
+    """A student's page, sized for a phone (`PHONE_STYLE`)."""
+    st.html(PHONE_STYLE)
+    with st.container(key=STUDENT_BOX):
+        student_page(room_store_, room, student, context)
+
+
+def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
     try:
         join_once(room_store_, room.code, student)
     except rooms.RoomError as error:
-        st.error(str(error))
+        st.error(refusal(error))
         return
     step = lesson.STEPS[room.step - 1]
-    st.subheader(f"Step {room.step} of {len(lesson.STEPS)}: {step.title}")
+    st.subheader(lesson_page.step_heading(room.step, len(lesson.STEPS), step))
     composite, truth = lesson_page.step_composite(step)
-    lesson_page.show_composite(composite)
+    lesson_page.show_composite(composite, step, room.revealed or step.question is None)
     stored = room_store_.answer_of(room.code, room.step, student) if step.question else None
     stored = decode(step, stored) if step.question else None
     if step.question and not room.revealed:
@@ -428,15 +498,16 @@ def student_view(room_store_, room: rooms.Room, student: str, context) -> None:
             f"**{lesson_page.prompt_of(step)}**",
             step.question.choices,
             selection_mode="multi" if step.question.several else "single",
+            format_func=lesson.choice_text,
             key=key,
             on_change=act,
             args=(answer, room.code, step, room.step, student),
             disabled=room.closed,
         )
         st.caption(
-            "Your answer is counted (you may change it until the reveal)."
+            _("Your answer is counted (you may change it until the reveal).")
             if stored is not None
-            else "Choose your answer; the teacher reveals the models' answer."
+            else _("Choose your answer; the teacher reveals the models' answer.")
         )
     elif room.revealed or step.question is None:
         lesson_page.show_answer(step, composite, truth, context, stored)
@@ -471,8 +542,10 @@ def room_page(context) -> None:
     room = room_store_.room(requested)
     if room is None:
         st.warning(
-            "There is no open room with this code: it may have ended or been mistyped. "
-            "Ask your teacher for the code."
+            _(
+                "There is no open room with this code: it may have ended or been mistyped. "
+                "Ask your teacher for the code."
+            )
         )
         return
     if problem := st.session_state.pop("room_problem", None):

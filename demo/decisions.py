@@ -20,27 +20,29 @@ import streamlit as st
 
 from core.data import CLASS_NAMES
 from core.evaluation import OUTCOME_NAMES
-from demo import charts
+from demo import charts, terms
+from demo.i18n import N_, _
 
 STATIC = Path(__file__).resolve().parent / "static"
 RULE = "rule"  # the component's state: {"threshold": float, "top_k": int}, sent by the browser
 MOST_TOP_K = len(CLASS_NAMES)
 CONTROLS = ("threshold", "topk")
 
-# Every word the panel shows, in one place.
+# Every word the panel shows, in one place, in English: `panel_text` gives them in the page's
+# language. The cues are symbols, the same in every language.
 TEXT = {
-    "rule": "Decision rule",
-    "threshold": "Decision threshold",
-    "top_k": "Top-k (0 = use the threshold)",
-    "key": "Each model's ten outputs; dashed line: the threshold.",
-    "predicted": "Predicted:",
-    "nothing": "nothing",
-    "exact_match": "Exact match:",
-    "yes": "yes ✓",
-    "no": "no ✗",
-    "per_label": "per-label accuracy:",
-    "table_caption": "The ten outputs of {model}",
-    "columns": ["class", "output", "value", "outcome"],
+    "rule": N_("Decision rule"),
+    "threshold": N_("Decision threshold"),
+    "top_k": N_("Top-k (0 = use the threshold)"),
+    "key": N_("Each model's ten outputs; dashed line: the threshold."),
+    "predicted": N_("Predicted:"),
+    "nothing": N_("nothing"),
+    "exact_match": N_("Exact match:"),
+    "yes": N_("yes ✓"),
+    "no": N_("no ✗"),
+    "per_label": N_("per-label accuracy:"),
+    "table_caption": N_("The ten outputs of {model}"),
+    "columns": [N_("class"), N_("output"), N_("value"), N_("outcome")],
     "cues": {
         "true positive": "✓",
         "false positive": "!",
@@ -50,14 +52,29 @@ TEXT = {
         "below threshold": "",
     },
     "outcomes": {
-        "true positive": "true positive (found)",
-        "false positive": "false positive (a false alarm)",
-        "false negative": "false negative (missed)",
-        "true negative": "true negative",
-        "above threshold": "at or above the threshold",
-        "below threshold": "below",
+        "true positive": N_("true positive (found)"),
+        "false positive": N_("false positive (a false alarm)"),
+        "false negative": N_("false negative (missed)"),
+        "true negative": N_("true negative"),
+        "above threshold": N_("at or above the threshold"),
+        "below threshold": N_("below"),
     },
 }
+
+
+def panel_text() -> dict:
+    """`TEXT` in the page's language (the keys, and the cues, stay as they are)."""
+    shown = {}
+    for key, value in TEXT.items():
+        if key == "cues":
+            shown[key] = dict(value)
+        elif isinstance(value, dict):
+            shown[key] = {name: _(text) for name, text in value.items()}
+        elif isinstance(value, list):
+            shown[key] = [_(text) for text in value]
+        else:
+            shown[key] = _(value)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -86,20 +103,20 @@ def clean_rule(sent) -> Rule | None:
 
 def output_sum_note(entry, probabilities: np.ndarray) -> str:
     """Why a softmax model cannot name a set at a threshold, or that sigmoids do not share."""
-    total = float(probabilities.sum())
+    total = f"{float(probabilities.sum()):.2f}"
     if entry.kind.shares_one_unit:
         above = int((probabilities >= 0.5).sum())
-        return (
-            f"Sum of outputs: {total:.2f}. The ten classes share one unit, so with several "
-            f"objects none need reach 0.5 ({above} does here); top-k names k classes, but only "
-            "if told k."
-        )
-    return f"Sum of outputs: {total:.2f}: each sigmoid is its own yes/no."
+        return _(
+            "Sum of outputs: {total}. The ten classes share one unit, so with several objects "
+            "none need reach 0.5 ({above} does here); top-k names k classes, but only if told k."
+        ).format(total=total, above=above)
+    return _("Sum of outputs: {total}: each sigmoid is its own yes/no.").format(total=total)
 
 
 def panel_data(entries, predictions: dict, truth, rule: Rule, controls) -> dict:
     """What the browser draws: plain JSON, the same for every session showing these models on
-    this composite with this rule."""
+    this composite with this rule in this language. `classes` are the English names (the
+    browser's data: `data-predicted`), `class_labels` the names it shows."""
     models = []
     for entry in entries:
         probabilities = np.asarray(predictions[entry.name].probabilities, dtype=np.float64)
@@ -107,13 +124,14 @@ def panel_data(entries, predictions: dict, truth, rule: Rule, controls) -> dict:
             {
                 "name": entry.name,
                 "label": entry.label,
-                "title": entry.kind.title,
+                "title": terms.term(entry.kind.title),
                 "outputs": [float(p) for p in probabilities],
                 "note": output_sum_note(entry, probabilities),
             }
         )
     return {
         "classes": list(CLASS_NAMES),
+        "class_labels": [terms.term(name) for name in CLASS_NAMES],
         "truth": None if truth is None else [int(t) for t in np.asarray(truth)],
         "models": models,
         "threshold": rule.threshold,
@@ -121,7 +139,7 @@ def panel_data(entries, predictions: dict, truth, rule: Rule, controls) -> dict:
         "controls": [name for name in CONTROLS if name in controls],
         "outcomes": list(OUTCOME_NAMES),
         "colours": dict(charts.OUTCOME_COLOURS),
-        "text": TEXT,
+        "text": panel_text(),
     }
 
 

@@ -22,8 +22,10 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD, decide, outcomes
 from core.kinds import KINDS
 from core.lab_features import DEFAULT_PATH, SHOWN_COMPOSITES, load_features
-from demo import charts, resources
+from demo import charts, i18n, panels, resources
 from demo.context import PageContext
+from demo.i18n import N_, _, ngettext
+from demo.terms import term
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
 TRAINING_SLOTS = 1  # trainings at once per server process: one core's worth
@@ -31,7 +33,21 @@ WAIT_FOR_SLOT_S = 5.0  # how long a Train press queues for a slot before saying 
 MOST_RUNS = 8  # runs a session keeps side by side
 RUNS_KEY = "lab_runs"
 TRAIN_KEY = "lab_train"  # the Train button's key: bench/classroom.py presses it too
-BUSY_MESSAGE = "Busy: other students' runs are training right now. Press Train again."
+BUSY_MESSAGE = N_("Busy: other students' runs are training right now. Press Train again.")
+# `core.lab`'s optimizer titles that are words, marked so that the catalogs hold them; a title
+# not listed is shown as it is.
+OPTIMIZER_WORDS = (N_("SGD, momentum 0.9 (the article's)"),)
+LOADING_FEATURES = N_("Loading the lab's features…")
+# The runs table's column headings, marked for translation (`runs_table` fills their cells).
+RUN_COLUMNS = (
+    N_("run"),
+    N_("exact match at 0.5"),
+    N_("best threshold (its exact match)"),
+    N_("top-k told k"),
+    N_("mAP"),
+    N_("labels answered / true"),
+    N_("CPU s"),
+)
 CHART_HEIGHT = 260
 ROW_HEIGHT = 35  # pixels per row of st.dataframe
 
@@ -42,9 +58,23 @@ def training_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(TRAINING_SLOTS)
 
 
-@st.cache_resource(show_spinner="Loading the lab's features…")
+_LOADED: set[str] = set()  # the feature files this process has loaded once
+
+
 def lab_features(path: str = str(DEFAULT_PATH)) -> dict:
-    """{data family: FamilyFeatures}, one read-only copy per process."""
+    """{data family: FamilyFeatures}, one read-only copy per process; the first load shows a
+    spinner in the page's language."""
+    if path in _LOADED:
+        return features_at(path)
+    with st.spinner(_(LOADING_FEATURES)):
+        features = features_at(path)
+    _LOADED.add(path)
+    return features
+
+
+@st.cache_resource(show_spinner=False)
+def features_at(path: str) -> dict:
+    """`lab_features`' features, read once per process."""
     return load_features(path)
 
 
@@ -68,20 +98,26 @@ def lab_controls(families: dict, titles: dict) -> tuple[lab.LabConfig, str]:
     st.session_state.setdefault("lab_rate", lab.DEFAULT_RATES[lab.SGD])
     loss_column, optimizer_column, rate_column, data_column = st.columns([3, 3, 3, 3])
     loss = loss_column.selectbox(
-        "Ending and loss", list(KINDS), format_func=lambda k: KINDS[k].title, key="lab_loss"
+        _("Ending and loss"),
+        list(KINDS),
+        format_func=lambda k: term(KINDS[k].title),
+        key="lab_loss",
     )
     optimizer = optimizer_column.radio(
-        "Optimizer",
+        _("Optimizer"),
         lab.OPTIMIZERS,
-        format_func=lab.OPTIMIZER_TITLES.get,
+        format_func=lambda o: _(lab.OPTIMIZER_TITLES[o]),
         key="lab_optimizer",
         on_change=use_default_rate,
     )
     rate = rate_column.select_slider(
-        "Learning rate", LEARNING_RATES, key="lab_rate", format_func=lambda r: f"{r:g}"
+        _("Learning rate"), LEARNING_RATES, key="lab_rate", format_func=lambda r: f"{r:g}"
     )
     data = data_column.radio(
-        "Training data", list(families), format_func=titles.get, key="lab_data"
+        _("Training data"),
+        list(families),
+        format_func=lambda family: term(titles.get(family, family)),
+        key="lab_data",
     )
     return lab.LabConfig(loss, optimizer, rate), data
 
@@ -89,15 +125,24 @@ def lab_controls(families: dict, titles: dict) -> tuple[lab.LabConfig, str]:
 def frozen_note(context: PageContext, features, config: lab.LabConfig) -> None:
     try:
         entry = context.manifest.by_name(features.trunk)
-        trunk = f"**{entry.label}** (`{entry.file.name}`, its 12 convolutions)"
+        trunk = _("**{model}** (`{file}`, its 12 convolutions)").format(
+            model=entry.label, file=entry.file.name
+        )
     except KeyError:
         trunk = f"**{features.trunk}**"
     st.caption(
-        f"**Frozen:** the trunk of {trunk}: "
-        f"it turned each composite into 256 pooled numbers once, for {len(features.x_train):,} "
-        f"training and {len(features.x_test):,} test composites. **Learns:** only the last "
-        f"layer, 256 x 10 weights + 10 biases = 2,570 numbers, from random values, "
-        f"{config.epochs} epochs in batches of {config.batch_size}."
+        _(
+            "**Frozen:** the trunk of {trunk}: it turned each composite into 256 pooled numbers "
+            "once, for {train} training and {test} test composites. **Learns:** only the last "
+            "layer, 256 x 10 weights + 10 biases = 2,570 numbers, from random values, {epochs} "
+            "epochs in batches of {batch}."
+        ).format(
+            trunk=trunk,
+            train=f"{len(features.x_train):,}",
+            test=f"{len(features.x_test):,}",
+            epochs=config.epochs,
+            batch=config.batch_size,
+        )
     )
 
 
@@ -116,17 +161,20 @@ def keep_run(run: lab.LabRun, data: str) -> None:
 
 
 def train_button(config: lab.LabConfig, features, data: str) -> None:
-    if not st.button("Train", type="primary", key=TRAIN_KEY):
+    if not st.button(_("Train"), type="primary", key=TRAIN_KEY):
         return
     run = train_when_free(config, features)
     if run is None:
-        st.warning(BUSY_MESSAGE)
+        st.warning(_(BUSY_MESSAGE))
         return
     keep_run(run, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def curves_template(metric: str, runs: tuple[str, ...], colours: tuple[str, ...]) -> dict:
+def curves_template(
+    metric: str, runs: tuple[str, ...], colours: tuple[str, ...], language: str
+) -> dict:
+    """The chart of one metric of the runs, in `language` (the page's), without its data."""
     import altair as alt
 
     chart = charts.lab_curves_chart(alt.NamedData(name="rows"), metric, list(runs), list(colours))
@@ -136,14 +184,21 @@ def curves_template(metric: str, runs: tuple[str, ...], colours: tuple[str, ...]
 def show_curves(runs: list[dict]) -> None:
     labels = tuple(run["run"] for run in runs)
     colours = tuple(charts.lab_run_colour(run["number"]) for run in runs)
+    language = i18n.current_language()
     for metric, column in zip(charts.LAB_METRICS, st.columns(len(charts.LAB_METRICS)), strict=True):
         rows = [
             {"run": run["run"], "epoch": row["epoch"], "value": row[metric]}
             for run in runs
             for row in run["result"].epochs
         ]
-        spec = charts.with_data(curves_template(metric, labels, colours), rows=rows)
-        column.vega_lite_chart(spec, width="stretch")
+        spec = charts.with_data(curves_template(metric, labels, colours, language), rows=rows)
+        alt = ngettext(
+            "{metric} after each epoch, {count} run: {runs}.",
+            "{metric} after each epoch, {count} runs: {runs}.",
+            len(runs),
+        ).format(metric=_(charts.LAB_METRICS[metric]), count=len(runs), runs="; ".join(labels))
+        spec, alt = charts.accessible(spec, alt)
+        column.vega_lite_chart(spec, width="stretch", alt=alt)
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -152,47 +207,59 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
     for run in runs:
         final = run["result"].final
         best = f"{final['best_threshold']:.2f} ({final['best_exact_match']:.1%})"
-        rows.append(
-            {
-                "run": run["run"],
-                "exact match at 0.5": f"{final['exact_match']:.1%}",
-                "best threshold (its exact match)": best,
-                "top-k told k": f"{final['top_k_told_k']:.1%}",
-                "mAP": f"{final['mean_average_precision']:.3f}",
-                "labels answered / true": (
-                    f"{final['labels_answered']:.2f} / {final['labels_true']:.2f}"
-                ),
-                "CPU s": f"{run['result'].seconds:.2f}",
-            }
+        cells = (
+            run["run"],
+            f"{final['exact_match']:.1%}",
+            best,
+            f"{final['top_k_told_k']:.1%}",
+            f"{final['mean_average_precision']:.3f}",
+            f"{final['labels_answered']:.2f} / {final['labels_true']:.2f}",
+            f"{run['result'].seconds:.2f}",
         )
-    return pd.DataFrame(rows)
+        rows.append(dict(zip([_(name) for name in RUN_COLUMNS], cells, strict=True)))
+    return pd.DataFrame(rows, columns=[_(name) for name in RUN_COLUMNS])
 
 
 def coloured_runs(runs: list[dict]):
     """The runs table with each run's name in its chart colour: the charts' legend."""
     frame = runs_table(runs)
     colours = [f"color: {charts.lab_run_colour(run['number'])}" for run in runs]
-    return frame.style.apply(lambda _: colours, subset=["run"])
+    return frame.style.apply(lambda column: colours, subset=[_(RUN_COLUMNS[0])])
 
 
 def show_outputs(run: dict, features, number: int) -> None:
     """The last run's outputs on one test composite, after the epoch the slider names."""
     result = run["result"]
     epochs = len(result.shown_logits)
-    epoch = st.slider("After epoch", 1, epochs, epochs, key="lab_epoch") if epochs > 1 else 1
+    epoch = st.slider(_("After epoch"), 1, epochs, epochs, key="lab_epoch") if epochs > 1 else 1
     kind = KINDS[result.config.loss]
     probabilities = lab.activate(kind, result.shown_logits[epoch - 1][number])
     truth = features.y_test[number]
     bars = [
-        {"class": name, "probability": float(p), "outcome": o}
+        {"class": term(name), "probability": float(p), "outcome": _(o)}
         for name, p, o in zip(
             CLASS_NAMES, probabilities, outcomes(truth, decide(probabilities)), strict=True
         )
     ]
-    template = resources.probability_template(True, True, CHART_HEIGHT)
+    language = i18n.current_language()
+    template = resources.probability_template(True, True, CHART_HEIGHT, language)
     spec = charts.with_data(template, bars=bars, threshold=[{"threshold": THRESHOLD}])
-    st.markdown(f"**{run['run']}** · sum of outputs {probabilities.sum():.2f}")
-    st.vega_lite_chart(spec, width="stretch", height=CHART_HEIGHT)
+    total = f"{probabilities.sum():.2f}"
+    st.markdown(_("**{run}** · sum of outputs {total}").format(run=run["run"], total=total))
+    above = [
+        term(name) for name, p in zip(CLASS_NAMES, probabilities, strict=True) if p >= THRESHOLD
+    ]
+    alt = _(
+        "The outputs of run {run} on this composite after epoch {epoch}; at or above "
+        "{threshold}: {classes}."
+    ).format(
+        run=run["run"],
+        epoch=epoch,
+        threshold=THRESHOLD,
+        classes=", ".join(above) or _("nothing"),
+    )
+    spec, alt = charts.accessible(spec, alt)
+    st.vega_lite_chart(spec, width="stretch", height=CHART_HEIGHT, alt=alt)
 
 
 def gradient_table(run: dict, features, number: int) -> pd.DataFrame:
@@ -204,8 +271,8 @@ def gradient_table(run: dict, features, number: int) -> pd.DataFrame:
     for kind in KINDS.values():
         loss, gradient = kind.lab_loss(truth, logits)
         columns[f"{kind.short} ({loss[0]:.2f})"] = np.round(-gradient[0], 3)
-    frame = pd.DataFrame(columns, index=CLASS_NAMES)
-    frame.insert(0, "true", ["yes" if t else "" for t in truth[0]])
+    frame = pd.DataFrame(columns, index=[term(name) for name in CLASS_NAMES])
+    frame.insert(0, _("true"), [_("yes") if t else "" for t in truth[0]])
     return frame
 
 
@@ -218,26 +285,38 @@ def show_composite_view(runs: list[dict], features, data: str) -> None:
     latest = next((run for run in reversed(runs) if run["data"] == data), None)
     picture, outputs = st.columns([1, 2])
     with picture:
-        number = st.selectbox("Test composite", range(SHOWN_COMPOSITES), key="lab_composite")
-        st.image(resources.composite_png(features.shown_pixels[number]), width="content")
+        number = st.selectbox(_("Test composite"), range(SHOWN_COMPOSITES), key="lab_composite")
+        present = np.flatnonzero(features.y_test[number])
+        names = ", ".join(term(CLASS_NAMES[i]) for i in present) or _("nothing")
+        st.image(
+            resources.composite_png(features.shown_pixels[number]),
+            width="content",
+            alt=_(
+                "Test composite {number}: a 64x64 composite of CIFAR-10 pictures, enlarged; "
+                "its true label set: {classes}."
+            ).format(number=number, classes=names),
+        )
     if latest is None:
-        outputs.info("Train on this data to see its outputs move.")
+        outputs.info(_("Train on this data to see its outputs move."))
         return
     with outputs:
         show_outputs(latest, features, number)
     # Full width: a column per kind, each readable, every class in view on a projector.
-    st.markdown("**The push each loss sends each output** (loss in brackets; + is up)")
+    st.markdown(_("**The push each loss sends each output** (loss in brackets; + is up)"))
     gradients = gradient_table(latest, features, number)
     st.dataframe(gradients, height=table_height(len(gradients)))
 
 
 def show_lab(context: PageContext) -> None:
     """The lab page."""
-    st.subheader("Loss lab: train the last layer yourself")
+    title, switch = st.columns([5, 1], vertical_alignment="center")
+    title.subheader(_("Loss lab: train the last layer yourself"))
+    with switch, st.container(horizontal=True, horizontal_alignment="right"):
+        panels.language_switch()
     try:
         families = lab_features()
     except ValueError as error:
-        st.error(f"{error} Rebuild it with `python -m core.lab_features`.")
+        st.error(_("{error} Rebuild it with `python -m core.lab_features`.").format(error=error))
         return
     titles = {family.data: family.title for family in context.manifest.families}
     config, data = lab_controls(families, titles)
@@ -245,7 +324,7 @@ def show_lab(context: PageContext) -> None:
     train_button(config, families[data], data)
     runs = st.session_state.get(RUNS_KEY, [])
     if not runs:
-        st.info("Press Train: the chart and the table fill in, one line per run.")
+        st.info(_("Press Train: the chart and the table fill in, one line per run."))
         return
     show_curves(runs)
     st.dataframe(coloured_runs(runs), hide_index=True)

@@ -3,8 +3,14 @@
 A step's text may quote figures only through `{placeholders}` filled from the committed
 evaluation JSON (`lesson_facts`); a question's answer is computed from the models' outputs on the
 step's composite or from the loss lab's runs (`QUESTIONS`), never written down.
-`demo.lesson_page` draws a step; nothing here imports Streamlit, so the steps and the answers are
-tested as plain data and functions.
+`demo.lesson_page` draws a step; nothing here draws, so the steps and the answers are tested as
+plain data and functions.
+
+Every text a step shows is marked with `N_` and translated where it is shown (`_(step.title)`;
+`fill(_(step.text), facts)`: the template first, the facts afterwards). The choices stay English
+values (they are compared with the answer and stored by the class room) and are shown through
+`choice_text`; the answers' "why" texts are translated when they are computed, in the page's
+language (English outside a page).
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import numpy as np
 from core.data import CLASS_NAMES, QUADRANT_NAMES
 from core.evaluation import ARTICLE_RESULTS, THRESHOLD
 from core.kinds import KINDS
+from demo import terms
+from demo.i18n import N_, _, ngettext
 
-EMPTY = "empty"
+EMPTY = terms.EMPTY  # "empty"
 HIGHER_THRESHOLD = 0.9  # the threshold step asks what raising 0.5 to this does
 SCALE = 0.5  # the BCE-against-CCE step asks what multiplying the CCE outputs by this does
 LAB_MARGIN = 0.05  # an ending "works at 0.5" when that costs it at most this much exact match
@@ -46,15 +54,18 @@ class Step:
     lab_data: str | None = None  # a data family: the step trains every ending in the lab on it
 
 
-COUNTS = ("0", "1", "2", "3", "4 or more")
-CHANGES = ("get smaller", "stay the same", "get bigger")
-LOSS_CHANGES = ("go up", "stay the same", "go down")
+COUNTS = ("0", "1", "2", "3", N_("4 or more"))
+CHANGES = (N_("get smaller"), N_("stay the same"), N_("get bigger"))
+LOSS_CHANGES = (N_("go up"), N_("stay the same"), N_("go down"))
+SHORTS = tuple(kind.short for kind in KINDS.values())
+# The kinds' shorts are model labels and stay as they are, but for the one that is an English word.
+SHORT_WORDS = (N_("focal"),)
 
 STEPS = (
     Step(
         slug="input",
-        title="What the model sees",
-        text=(
+        title=N_("What the model sees"),
+        text=N_(
             "Four CIFAR-10 pictures, each 32x32 pixels, are tiled 2x2 into one 64x64 image. Its "
             "label is not one class but ten slots, one per class, with a 1 for every class in "
             "the picture: a multi-hot label."
@@ -63,14 +74,14 @@ STEPS = (
         samples=(25, 18, 3, 1),
         panels=("label",),
         question=Question(
-            "label_count", "How many of the ten label slots hold a 1 for this image?", COUNTS
+            "label_count", N_("How many of the ten label slots hold a 1 for this image?"), COUNTS
         ),
-        after="Multi-class means one 1 among ten; multi-label means any number of them.",
+        after=N_("Multi-class means one 1 among ten; multi-label means any number of them."),
     ),
     Step(
         slug="sigmoids",
-        title="One sigmoid per class",
-        text=(
+        title=N_("One sigmoid per class"),
+        text=N_(
             "The network ends in ten sigmoids, each a separate yes/no question: is there a cat? "
             "is there a ship? A class counts as present when its output is at least {threshold}."
         ),
@@ -80,19 +91,19 @@ STEPS = (
         panels=("bars",),
         question=Question(
             "passing_classes",
-            "Which classes will the model say are present (output at least {threshold})?",
+            N_("Which classes will the model say are present (output at least {threshold})?"),
             CLASS_NAMES,
             several=True,
         ),
-        after=(
+        after=N_(
             "Each output was compared with {threshold} on its own: no class took anything from "
             "another."
         ),
     ),
     Step(
         slug="threshold",
-        title="The threshold decides the set",
-        text=(
+        title=N_("The threshold decides the set"),
+        text=N_(
             "The threshold turns ten outputs into a predicted set; exact match asks for the whole "
             "set to be right. Raise it and a class needs more confidence to stay in."
         ),
@@ -102,16 +113,18 @@ STEPS = (
         panels=("threshold", "bars"),
         question=Question(
             "higher_threshold",
-            "If the threshold rises from {threshold} to {higher_threshold}, the predicted set "
-            "will…",
+            N_(
+                "If the threshold rises from {threshold} to {higher_threshold}, the predicted set "
+                "will…"
+            ),
             CHANGES,
         ),
-        after="Move the threshold yourself: watch the set and the exact match change.",
+        after=N_("Move the threshold yourself: watch the set and the exact match change."),
     ),
     Step(
         slug="softmax",
-        title="Softmax shares one unit",
-        text=(
+        title=N_("Softmax shares one unit"),
+        text=N_(
             "A multi-class network ends in a softmax: its ten outputs always sum to 1. With four "
             "objects in the picture, they must share that one unit."
         ),
@@ -120,17 +133,19 @@ STEPS = (
         models=("softmax",),
         panels=("topk", "bars"),
         question=Question(
-            "softmax_count", "How many labels will the softmax model answer at {threshold}?", COUNTS
+            "softmax_count",
+            N_("How many labels will the softmax model answer at {threshold}?"),
+            COUNTS,
         ),
-        after=(
+        after=N_(
             "Top-k names the k largest outputs: set it to 4 and the set comes back, but only "
             "because you told it how many objects there are."
         ),
     ),
     Step(
         slug="bce-cce",
-        title="BCE against CCE: where is the threshold?",
-        text=(
+        title=N_("BCE against CCE: where is the threshold?"),
+        text=N_(
             "Both models end in sigmoids; one learned with binary cross-entropy, the other with "
             "categorical cross-entropy. On the test set they reach {bce_exact_match} and "
             "{cce_exact_match} exact match at {threshold}, but their best thresholds are "
@@ -142,18 +157,18 @@ STEPS = (
         panels=("bars", "scale"),
         question=Question(
             "scaled_cce_loss",
-            "Multiply every output of the CCE model by {scale}. Its categorical loss will…",
+            N_("Multiply every output of the CCE model by {scale}. Its categorical loss will…"),
             LOSS_CHANGES,
         ),
-        after=(
+        after=N_(
             "Binary cross-entropy asks each output to be 0 or 1, so {threshold} means something "
             "to it."
         ),
     ),
     Step(
         slug="fewer-objects",
-        title="Take objects away",
-        text=(
+        title=N_("Take objects away"),
+        text=N_(
             "Here is one object and three empty quadrants. The article's models only ever saw "
             "four distinct classes; the models trained on one to four objects saw every count."
         ),
@@ -163,10 +178,10 @@ STEPS = (
         panels=("bars",),
         question=Question(
             "one_object_count",
-            "How many labels will the article's BCE model answer for this one frog?",
+            N_("How many labels will the article's BCE model answer for this one frog?"),
             COUNTS,
         ),
-        after=(
+        after=N_(
             "On the test composites with one object, the article's BCE model answers "
             "{bce_one_object_labels} labels on average; the one trained on one to four objects "
             "answers {bce_one_to_four_one_object_labels}."
@@ -174,8 +189,8 @@ STEPS = (
     ),
     Step(
         slug="where",
-        title="Where the model looks",
-        text=(
+        title=N_("Where the model looks"),
+        text=N_(
             "An activation map shows which part of the image pushed one output up. It is exact "
             "for this network: the class's weights applied to the last convolution block."
         ),
@@ -186,15 +201,15 @@ STEPS = (
         cam_class="cat",
         question=Question(
             "cam_quadrant",
-            "Where will the model find the evidence for “{cam_class}”?",
+            N_("Where will the model find the evidence for “{cam_class}”?"),
             QUADRANT_NAMES,
         ),
-        after="The model was never told where the objects are; it found them on its own.",
+        after=N_("The model was never told where the objects are; it found them on its own."),
     ),
     Step(
         slug="lab",
-        title="Train every ending yourself",
-        text=(
+        title=N_("Train every ending yourself"),
+        text=N_(
             "The loss lab trains only the last layer, on one frozen trunk's features of "
             "composites with one to four objects, once for every ending and loss, with SGD as "
             "in the article. At {threshold}, some endings find the right classes about as well "
@@ -205,12 +220,14 @@ STEPS = (
         panels=("lab",),
         question=Question(
             "lab_endings",
-            "Which endings will lose at most {lab_margin} of exact match by deciding at "
-            "{threshold} instead of at their best threshold?",
-            tuple(kind.short for kind in KINDS.values()),
+            N_(
+                "Which endings will lose at most {lab_margin} of exact match by deciding at "
+                "{threshold} instead of at their best threshold?"
+            ),
+            SHORTS,
             several=True,
         ),
-        after=(
+        after=N_(
             "Binary cross-entropy asks every output for 0 or 1 on its own, so at {threshold} it "
             "stays close to its best; [try any ending in the lab](?lab=1)."
         ),
@@ -218,8 +235,8 @@ STEPS = (
     ),
     Step(
         slug="summary",
-        title="What we learned",
-        text=(
+        title=N_("What we learned"),
+        text=N_(
             "End a multi-label network in sigmoids, not a softmax, and train it with binary, not "
             "categorical, cross-entropy. On the test set our BCE model reaches {bce_exact_match} "
             "exact match (the article: {article_bce_exact_match}); the CCE model "
@@ -241,15 +258,33 @@ def count_choice(count: int) -> str:
     return COUNTS[min(count, len(COUNTS) - 1)]
 
 
+def short_text(short: str) -> str:
+    """A kind's short as the page shows it: a model label stays as it is, a word is translated."""
+    return _(short) if short in SHORT_WORDS else short
+
+
+def choice_text(choice: str) -> str:
+    """A choice as the page shows it (`format_func` of the choices): the value itself stays
+    English, since it is compared with the answer and stored by the class room."""
+    return short_text(choice) if choice in SHORTS else _(choice)
+
+
+def list_text(items) -> str:
+    """Shown items as one list in the page's language ("cat, ship")."""
+    return _(", ").join(items)
+
+
 def label_count(step, truth, outputs, maps) -> tuple[object, str]:
     count = int(np.sum(truth))
-    return count_choice(count), f"The image holds {count} classes, so {count} slots hold a 1."
+    why = _("The image holds {count} classes, so {count} slots hold a 1.").format(count=count)
+    return count_choice(count), why
 
 
 def passing_classes(step, truth, outputs, maps) -> tuple[object, str]:
     probabilities = outputs[step.models[0]]
     answer = tuple(c for c, p in zip(CLASS_NAMES, probabilities, strict=True) if p >= THRESHOLD)
-    return answer, f"{len(answer)} of the ten outputs reached {THRESHOLD}."
+    why = _("{count} of the ten outputs reached {threshold}.")
+    return answer, why.format(count=len(answer), threshold=THRESHOLD)
 
 
 def higher_threshold(step, truth, outputs, maps) -> tuple[object, str]:
@@ -257,18 +292,27 @@ def higher_threshold(step, truth, outputs, maps) -> tuple[object, str]:
     at_half = int(np.sum(probabilities >= THRESHOLD))
     higher = int(np.sum(probabilities >= HIGHER_THRESHOLD))
     answer = CHANGES[0] if higher < at_half else CHANGES[1]
-    return answer, (
-        f"{at_half} outputs reach {THRESHOLD} and {higher} reach {HIGHER_THRESHOLD}: a higher "
-        "threshold can only take classes away."
+    why = _(
+        "{at_threshold} outputs reach {threshold} and {higher} reach {higher_threshold}: a "
+        "higher threshold can only take classes away."
+    )
+    return answer, why.format(
+        at_threshold=at_half,
+        threshold=THRESHOLD,
+        higher=higher,
+        higher_threshold=HIGHER_THRESHOLD,
     )
 
 
 def softmax_count(step, truth, outputs, maps) -> tuple[object, str]:
     probabilities = outputs[step.models[0]]
     count = int(np.sum(probabilities >= THRESHOLD))
-    return count_choice(count), (
-        f"Its outputs sum to {probabilities.sum():.2f}; the largest is {probabilities.max():.2f}, "
-        f"so {count} reach {THRESHOLD}."
+    why = _("Its outputs sum to {total}; the largest is {largest}, so {count} reach {threshold}.")
+    return count_choice(count), why.format(
+        total=f"{probabilities.sum():.2f}",
+        largest=f"{probabilities.max():.2f}",
+        count=count,
+        threshold=THRESHOLD,
     )
 
 
@@ -284,19 +328,26 @@ def scaled_cce_loss(step, truth, outputs, maps) -> tuple[object, str]:
         answer = LOSS_CHANGES[1]
     else:
         answer = LOSS_CHANGES[0] if after > before else LOSS_CHANGES[2]
-    return answer, (
-        f"CCE divides the outputs by their sum, so it stays at {before:.3f}; binary "
-        f"cross-entropy on the same outputs goes from {bce_before:.3f} to {bce_after:.3f}."
+    why = _(
+        "CCE divides the outputs by their sum, so it stays at {loss}; binary cross-entropy on "
+        "the same outputs goes from {bce_before} to {bce_after}."
+    )
+    return answer, why.format(
+        loss=f"{before:.3f}", bce_before=f"{bce_before:.3f}", bce_after=f"{bce_after:.3f}"
     )
 
 
 def one_object_count(step, truth, outputs, maps) -> tuple[object, str]:
     counts = {name: int(np.sum(outputs[name] >= THRESHOLD)) for name in step.models}
     first, second = step.models[0], step.models[-1]
-    return count_choice(counts[first]), (
-        f"The article's BCE model answers {counts[first]} label{'s' * (counts[first] != 1)}; "
-        f"the model trained on one to four objects answers {counts[second]}."
+    why = ngettext(
+        "The article's BCE model answers {count} label; the model trained on one to four "
+        "objects answers {other}.",
+        "The article's BCE model answers {count} labels; the model trained on one to four "
+        "objects answers {other}.",
+        counts[first],
     )
+    return count_choice(counts[first]), why.format(count=counts[first], other=counts[second])
 
 
 def quadrant_evidence(activation_map: np.ndarray) -> np.ndarray:
@@ -318,14 +369,16 @@ def quadrant_evidence(activation_map: np.ndarray) -> np.ndarray:
 def cam_quadrant(step, truth, outputs, maps) -> tuple[object, str]:
     shares = quadrant_evidence(maps[step.models[0]][..., CLASS_NAMES.index(step.cam_class)])
     best = int(np.argmax(shares))
-    return QUADRANT_NAMES[best], (
-        f"The {QUADRANT_NAMES[best]} quadrant holds {shares[best]:.0%} of the positive evidence "
-        f"for “{step.cam_class}”."
+    why = _("The {quadrant} quadrant holds {share} of the positive evidence for “{cam_class}”.")
+    return QUADRANT_NAMES[best], why.format(
+        quadrant=terms.term(QUADRANT_NAMES[best]),
+        share=f"{shares[best]:.0%}",
+        cam_class=terms.term(step.cam_class),
     )
 
 
 def margin_text() -> str:
-    return f"{LAB_MARGIN * 100:.0f} points"
+    return _("{points} points").format(points=f"{LAB_MARGIN * 100:.0f}")
 
 
 def lab_endings(step, truth, outputs, maps) -> tuple[object, str]:
@@ -334,12 +387,26 @@ def lab_endings(step, truth, outputs, maps) -> tuple[object, str]:
     cost = {k: round(f["best_exact_match"] - f["exact_match"], 9) for k, f in outputs.items()}
     works = tuple(KINDS[k].short for k in outputs if cost[k] <= LAB_MARGIN)
     others = [
-        f"{KINDS[k].short} would be best at {outputs[k]['best_threshold']:.2f}"
+        _("{ending} would be best at {threshold}").format(
+            ending=short_text(KINDS[k].short), threshold=f"{outputs[k]['best_threshold']:.2f}"
+        )
         for k in outputs
         if cost[k] > LAB_MARGIN
     ]
-    why = f"{', '.join(works) or 'None'} lost at most {margin_text()} at {THRESHOLD}"
-    return works, why + (f"; {', '.join(others)}." if others else ".")
+    if works and others:
+        why = _("{endings} lost at most {margin} at {threshold}; {others}.")
+    elif works:
+        why = _("{endings} lost at most {margin} at {threshold}.")
+    elif others:
+        why = _("None lost at most {margin} at {threshold}; {others}.")
+    else:
+        why = _("None lost at most {margin} at {threshold}.")
+    return works, why.format(
+        endings=list_text(short_text(short) for short in works),
+        margin=margin_text(),
+        threshold=THRESHOLD,
+        others=list_text(others),
+    )
 
 
 QUESTIONS = {

@@ -1,6 +1,10 @@
 """One step of the guided lesson on screen: the step's composite, its question with a Reveal
 button, and after the reveal the models' answer and the panels the step lists. The steps
-themselves are data in `demo.lesson`; the panels are the workbench's (`demo.panels`)."""
+themselves are data in `demo.lesson`; the panels are the workbench's (`demo.panels`).
+
+Every text is translated here, where it is shown: a step's texts (`step_heading`, `step_text`,
+`prompt_of`), its choices through `lesson.choice_text` (their values stay English), the verdict
+and the panels' words. The class room draws its steps with the same functions."""
 
 from __future__ import annotations
 
@@ -14,8 +18,14 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import decisions, lab_page, lesson, panels, report, resources
+from demo import decisions, lab_page, lesson, panels, report, resources, terms
 from demo.context import PageContext
+from demo.i18n import N_, _, ngettext
+
+# Words of `core` and of the manifest that the lab panel's caption shows, marked here so that
+# the catalogs hold them: the lesson's optimizer (`lab.OPTIMIZER_TITLES`) and the data families'
+# names (`Step.lab_data`). A word missing here is shown as it is.
+LAB_WORDS = (N_("SGD, momentum 0.9 (the article's)"), N_("one-to-four"), N_("four-distinct"))
 
 
 def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
@@ -35,13 +45,25 @@ def go_to(number: int) -> None:
     st.query_params["step"] = str(number)
 
 
-def navigation(number: int, count: int) -> None:
-    """The step's title with Back and Next beside it."""
+def step_heading(number: int, count: int, step: lesson.Step) -> str:
+    """The step's heading in the page's language: "Step 3 of 9: The threshold decides the set"."""
+    return _("Step {number} of {count}: {title}").format(
+        number=number, count=count, title=_(step.title)
+    )
+
+
+def step_text(step: lesson.Step, facts: dict[str, str]) -> str:
+    """The step's text in the page's language, its figures filled in (translated, then filled)."""
+    return lesson.fill(_(step.text), facts)
+
+
+def navigation(number: int, count: int, step: lesson.Step) -> None:
+    """The step's title with Back and Next beside it: a projected page shows Next without
+    scrolling, and Tab visits them first, then the question's choices and Reveal."""
     title, back, forward = st.columns([8, 1, 1], vertical_alignment="center")
-    step = lesson.STEPS[number - 1]
-    title.subheader(f"Step {number} of {count}: {step.title}")
+    title.subheader(step_heading(number, count, step))
     back.button(
-        "Back",
+        _("Back"),
         key="lesson_back",
         on_click=go_to,
         args=(number - 1,),
@@ -49,7 +71,7 @@ def navigation(number: int, count: int) -> None:
         width="stretch",
     )
     forward.button(
-        "Next",
+        _("Next"),
         key="lesson_next",
         on_click=go_to,
         args=(number + 1,),
@@ -60,7 +82,10 @@ def navigation(number: int, count: int) -> None:
 
 
 def prompt_of(step: lesson.Step) -> str:
-    return lesson.fill(step.question.prompt, lesson.lesson_facts(None), cam_class=step.cam_class)
+    """The step's question in the page's language (translated, then filled)."""
+    cam_class = terms.term(step.cam_class) if step.cam_class else None
+    facts = lesson.lesson_facts(None)
+    return lesson.fill(_(step.question.prompt), facts, cam_class=cam_class)
 
 
 def reveal(slug: str) -> None:
@@ -76,11 +101,12 @@ def ask(step: lesson.Step) -> None:
         f"**{prompt_of(step)}**",
         question.choices,
         selection_mode="multi" if question.several else "single",
+        format_func=lesson.choice_text,
         key=f"guess_{step.slug}",
     )
     answered = bool(guess)
     st.button(
-        "Reveal",
+        _("Reveal"),
         key=f"reveal_{step.slug}",
         type="primary",
         disabled=not answered,
@@ -88,25 +114,33 @@ def ask(step: lesson.Step) -> None:
         args=(step.slug,),
     )
     if not answered:
-        st.caption("Choose your answer first; then press Reveal.")
+        st.caption(_("Choose your answer first; then press Reveal."))
 
 
 NOBODY = object()  # the guess of a view that asked no one: the teacher's in a class room
 
 
-@st.cache_data(show_spinner="Training every ending on this server…", max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4)
 def lab_figures(data: str) -> dict[str, dict]:
     """{kind: final figures} of one lab run of every kind on `data`'s shipped features, SGD as
     in the article: computed once per process (`st.cache_data` computes a value once while
-    other sessions wait for it), so a whole class costs one training per kind."""
+    other sessions wait for it), so a whole class costs one training per kind. Numbers only:
+    its entries are shared by the pages of every language."""
     features = lab_page.lab_features()[data]
     return {loss: lab.train_last_layer(lab.LabConfig(loss), features).final for loss in KINDS}
+
+
+def lab_figures_shown(data: str) -> dict[str, dict]:
+    """`lab_figures`, with a spinner in the page's language while it trains (a cached value
+    comes back before the spinner would show)."""
+    with st.spinner(_("Training every ending on this server…")):
+        return lab_figures(data)
 
 
 def answer_inputs(step: lesson.Step, predictions: dict) -> tuple[dict, dict]:
     """(outputs, maps) that the step's answer is computed from: see `lesson.answer`."""
     if step.lab_data is not None:
-        return lab_figures(step.lab_data), {}
+        return lab_figures_shown(step.lab_data), {}
     outputs = {name: np.asarray(p.probabilities) for name, p in predictions.items()}
     return outputs, {name: p.maps for name, p in predictions.items()}
 
@@ -115,22 +149,30 @@ def verdict(step: lesson.Step, truth, predictions, facts, guess) -> None:
     """The question, the student's guess, the models' answer and why."""
     outputs, maps = answer_inputs(step, predictions)
     right, why = lesson.answer(step, truth, outputs, maps)
-    named = ", ".join(right) if isinstance(right, tuple) else right
-    answer = f"the answer is **{named or 'nothing'}**"
+    named = shown_choices(right) or _("nothing")
     st.markdown(f"**{prompt_of(step)}**")
     if guess is NOBODY:
-        st.success(f"{answer[0].upper()}{answer[1:]}. {why}")
+        st.success(_("The answer is **{answer}**. {why}").format(answer=named, why=why))
     elif guess is None or guess == []:
-        st.info(f"You did not answer; {answer}. {why}")
+        message = _("You did not answer; the answer is **{answer}**. {why}")
+        st.info(message.format(answer=named, why=why))
     else:
-        yours = ", ".join(guess) if isinstance(guess, list | tuple) else guess
-        message = f"You said **{yours}**; {answer}. {why}"
+        fields = {"guess": shown_choices(guess), "answer": named, "why": why}
         if lesson.is_right(step, guess, right):
-            st.success("Right. " + message)
+            message = _("Right. You said **{guess}**; the answer is **{answer}**. {why}")
+            st.success(message.format(**fields))
         else:
-            st.info("Not quite. " + message)
+            message = _("Not quite. You said **{guess}**; the answer is **{answer}**. {why}")
+            st.info(message.format(**fields))
     if step.after:
-        st.markdown(lesson.fill(step.after, facts))
+        st.markdown(lesson.fill(_(step.after), facts))
+
+
+def shown_choices(choice) -> str:
+    """A choice, or a set of them, as the page shows it: "cat, ship" in the page's language."""
+    if isinstance(choice, list | tuple):
+        return lesson.list_text(lesson.choice_text(c) for c in choice)
+    return lesson.choice_text(choice)
 
 
 @dataclass
@@ -148,8 +190,9 @@ class Shown:
 
 def label_panel(shown: Shown) -> None:
     slots = " ".join(f"{int(v)}" for v in shown.truth)
-    st.markdown(f"**Label:** `[{slots}]`")
-    st.caption("Slots in class order: " + ", ".join(CLASS_NAMES) + ".")
+    st.markdown(_("**Label:** `[{slots}]`").format(slots=slots))
+    classes = lesson.list_text(terms.term(name) for name in CLASS_NAMES)
+    st.caption(_("Slots in class order: {classes}.").format(classes=classes))
 
 
 LESSON_RULE_KEYS = ("lesson_threshold", "lesson_top_k")
@@ -198,23 +241,32 @@ def lab_panel(shown: Shown) -> None:
     """The figures of the lab's run of every ending, as trained on this server: a Markdown
     table, drawn at once and wrapped to the column (a data frame's canvas is neither)."""
     data = shown.step.lab_data
-    lines = [
-        f"| ending | exact match at {THRESHOLD} | best threshold (its exact match) "
-        "| labels answered / true |",
-        "|---|---|---|---|",
-    ]
-    for loss, figures in lab_figures(data).items():
+    header = (
+        _("ending"),
+        _("exact match at {threshold}").format(threshold=THRESHOLD),
+        _("best threshold (its exact match)"),
+        _("labels answered / true"),
+    )
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---|---|"]
+    for loss, figures in lab_figures_shown(data).items():
         lines.append(
-            f"| **{KINDS[loss].short}** | {figures['exact_match']:.1%} | "
+            f"| **{lesson.short_text(KINDS[loss].short)}** | {figures['exact_match']:.1%} | "
             f"{figures['best_threshold']:.2f} ({figures['best_exact_match']:.1%}) | "
             f"{figures['labels_answered']:.2f} / {figures['labels_true']:.2f} |"
         )
     st.markdown("\n".join(lines))
     config = lab.LabConfig()
+    caption = _(
+        "Trained on this server: the last layer only, {epochs} epochs of {optimizer} at {rate}, "
+        "on the shipped features of {data} composites; figures on the lab's test composites."
+    )
     st.caption(
-        f"Trained on this server: the last layer only, {config.epochs} epochs of "
-        f"{lab.OPTIMIZER_TITLES[config.optimizer]} at {config.rate:g}, on the shipped features "
-        f"of {data} composites; figures on the lab's test composites."
+        caption.format(
+            epochs=config.epochs,
+            optimizer=_(lab.OPTIMIZER_TITLES[config.optimizer]),
+            rate=f"{config.rate:g}",
+            data=_(data),
+        )
     )
 
 
@@ -236,12 +288,40 @@ def step_facts(manifest) -> dict[str, str]:
     return lesson.lesson_facts(report.read_report(str(path), resources.file_stamp(path))[0])
 
 
-def show_composite(composite) -> None:
+def composite_alt(step: lesson.Step | None = None, revealed: bool = False) -> str:
+    """What the composite shows, for a screen reader: before the reveal without its classes (the
+    question may ask for them), after it with the class of every quadrant."""
+    if step is None:
+        return _("The step's composite: CIFAR-10 pictures tiled 2x2 into one image.")
+    if revealed:
+        places = ("top_left", "top_right", "bottom_left", "bottom_right")
+        named = dict(zip(places, step.classes, strict=True))
+        alt = _(
+            "The step's composite, tiled 2x2: {top_left} at the top left, {top_right} at the top "
+            "right, {bottom_left} at the bottom left, {bottom_right} at the bottom right."
+        )
+        return alt.format(**{place: terms.term(name) for place, name in named.items()})
+    pictures = sum(name != lesson.EMPTY for name in step.classes)
+    if pictures == len(step.classes):
+        return _("The step's composite: four CIFAR-10 pictures tiled 2x2.")
+    alt = ngettext(
+        "The step's composite, tiled 2x2: {count} of its four quadrants holds a CIFAR-10 "
+        "picture, the others are empty.",
+        "The step's composite, tiled 2x2: {count} of its four quadrants hold CIFAR-10 "
+        "pictures, the others are empty.",
+        pictures,
+    )
+    return alt.format(count=pictures)
+
+
+def show_composite(composite, step: lesson.Step | None = None, revealed: bool = False) -> None:
+    """The step's composite, with an alt text that names its classes only after the reveal."""
     st.image(
         resources.composite_png(composite),
-        caption="What the models see (64x64, enlarged)",
+        caption=_("What the models see (64x64, enlarged)"),
         width="content",
         output_format="PNG",
+        alt=composite_alt(step, revealed),
     )
 
 
@@ -252,7 +332,8 @@ def show_answer(step, composite, truth, context: PageContext, guess) -> None:
     predictor = context.predictor
     missing = [n for n in step.models if predictor is None or n not in predictor.names]
     if missing:
-        talk_column.error(f"This step needs the model(s) {', '.join(missing)}, which did not load.")
+        message = _("This step needs the model(s) {models}, which did not load.")
+        talk_column.error(message.format(models=lesson.list_text(missing)))
         return
     predictions = resources.predict_models(predictor, context.signature, composite, step.models)
     manifest = context.manifest
@@ -271,16 +352,17 @@ def show_step(number: int, context: PageContext) -> None:
     """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
     after it, the composite, the step's panels, and the question with the verdict beside them."""
     step = lesson.STEPS[number - 1]
-    navigation(number, len(lesson.STEPS))
-    st.markdown(lesson.fill(step.text, step_facts(context.manifest)))
+    count = len(lesson.STEPS)
+    navigation(number, count, step)
+    st.markdown(step_text(step, step_facts(context.manifest)))
     composite, truth = step_composite(step)
     revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
     left, right = st.columns([1, 3], gap="medium")
     with left:
-        show_composite(composite)
+        show_composite(composite, step, revealed)
     with right:
-        if not revealed:
+        if revealed:
+            guess = st.session_state.get(f"answer_{step.slug}")
+            show_answer(step, composite, truth, context, guess)
+        else:
             ask(step)
-            return
-        guess = st.session_state.get(f"answer_{step.slug}")
-        show_answer(step, composite, truth, context, guess)

@@ -4,6 +4,8 @@ UI function returns what the user chose."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 
@@ -11,14 +13,69 @@ from core import evaluation
 from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.images import ImageError, load_upload
-from demo import charts, decisions, resources
+from demo import charts, decisions, i18n, resources
+from demo.i18n import N_, _, ngettext
+from demo.terms import term
 from demo.url import EMPTY, QUADRANT_CHOICES
 
 EMPTY_GREY = 128
 CCE_FLOOR = 4 * np.log(4)
 CHART_HEIGHT = 230  # pixels, axis included: ten bars readable from the back of a classroom
-SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")
+SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")  # values: English
+SOURCE_NAMES = {
+    SOURCES[0]: N_("CIFAR-10 tiles"),
+    SOURCES[1]: N_("Your image"),
+    SOURCES[2]: N_("Your 4 tiles"),
+}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The page's language
+# ---------------------------------------------------------------------------------------------
+
+
+# The widgets that show their options through a translated `format_func`, on the pages that have
+# the language switch. The browser holds such a widget's value as the text it shows: after a
+# change of language it would send the old language's text back, which is no option any more.
+TRANSLATED_CHOICES = (
+    "data",
+    "view",
+    "source",
+    *(f"class_{quadrant}" for quadrant in range(4)),
+    "cam_class",
+    "lab_loss",
+    "lab_optimizer",
+    "lab_data",
+)
+
+
+def switch_language() -> None:
+    """The switch's callback: its language into the address, which the next run reads. The
+    translated choices' values are set again, so that the run sends each of them to the browser
+    as the new language shows it."""
+    chosen = st.session_state.get("lang_choice")
+    if chosen not in i18n.LANGUAGES:
+        return
+    st.query_params["lang"] = chosen
+    for key in TRANSLATED_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def language_switch() -> None:
+    """日本語 / English, each named in its own language: a choice writes `?lang=` (the rest of
+    the address stays) and the page reruns in it."""
+    st.session_state.lang_choice = i18n.current_language()
+    st.segmented_control(
+        _("Language"),
+        list(i18n.LANGUAGES),
+        key="lang_choice",
+        format_func=i18n.LANGUAGES.get,
+        required=True,
+        on_change=switch_language,
+        label_visibility="collapsed",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,13 +98,12 @@ def reset_sample(quadrant: int) -> None:
 def source_control(hidden: set[str]) -> str:
     if "upload" in hidden:
         return SOURCES[0]
-    short = {SOURCES[0]: "CIFAR-10 tiles", SOURCES[1]: "Your image", SOURCES[2]: "Your 4 tiles"}
     return st.radio(
-        "Image source",
+        _("Image source"),
         SOURCES,
         key="source",
         horizontal=True,
-        format_func=short.get,
+        format_func=lambda source: _(SOURCE_NAMES[source]),
         label_visibility="collapsed",
     )
 
@@ -56,9 +112,10 @@ def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int | None, i
     """A class and one of its images for one quadrant, or nothing; returns (class index or
     None for an empty quadrant, sample index)."""
     name = st.selectbox(
-        QUADRANT_NAMES[quadrant],
+        term(QUADRANT_NAMES[quadrant]),
         QUADRANT_CHOICES,
         key=f"class_{quadrant}",
+        format_func=term,
         on_change=reset_sample,
         args=(quadrant,),
     )
@@ -68,12 +125,12 @@ def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int | None, i
     label = CLASS_NAMES.index(name)
     st.session_state[f"sample_{quadrant}"] %= sizes[label]
     st.number_input(
-        f"{QUADRANT_NAMES[quadrant]} image",
+        _("{quadrant} image").format(quadrant=term(QUADRANT_NAMES[quadrant])),
         min_value=0,
         max_value=sizes[label] - 1,
         step=1,
         key=f"sample_{quadrant}",
-        help="Which of the gallery's images of this class: − and + step through them.",
+        help=_("Which of the gallery's images of this class: − and + step through them."),
     )
     return label, st.session_state[f"sample_{quadrant}"]
 
@@ -106,7 +163,7 @@ def compose_controls(gallery: dict[int, np.ndarray], hidden: set[str]):
     if "compose" in hidden:
         return composite_of(picked_from_state(sizes), gallery)
     st.button(
-        "🎲 Random composite (4 distinct classes)",
+        _("🎲 Random composite (4 distinct classes)"),
         on_click=random_composite,
         args=(sizes,),
         key="random",
@@ -120,24 +177,73 @@ def compose_controls(gallery: dict[int, np.ndarray], hidden: set[str]):
     return composite_of([picked[q] for q in range(4)], gallery)
 
 
+# `core.images`' refusals (English, "<name> ..."), matched after the file's name and shown in
+# the page's language; a refusal not listed here is shown as `core` wrote it.
+UPLOAD_PROBLEMS = (
+    (r"is empty \(0 bytes\)\.", N_("{name} is empty (0 bytes).")),
+    (
+        r"is not an image this demo can read \((?P<formats>[^()]*)\)\.",
+        N_("{name} is not an image this demo can read ({formats})."),
+    ),
+    (
+        r"is too large to decode safely: (?P<error>.*)",
+        N_("{name} is too large to decode safely: {error}"),
+    ),
+    (
+        r"is damaged or truncated and cannot be decoded\.",
+        N_("{name} is damaged or truncated and cannot be decoded."),
+    ),
+    (
+        r"is (?P<size>[0-9]+x[0-9]+) pixels; (?P<kind>.+) images over (?P<cap>[0-9,]+) pixels "
+        r"are refused\. Please upload a smaller image\.",
+        N_(
+            "{name} is {size} pixels; {kind} images over {cap} pixels are refused. Please "
+            "upload a smaller image."
+        ),
+    ),
+    (
+        r"is stored in TIFF tiles of (?P<size>[0-9]+x[0-9]+) pixels; tiles over (?P<cap>[0-9,]+) "
+        r"pixels are refused\. Please save it without tiles or as a PNG\.",
+        N_(
+            "{name} is stored in TIFF tiles of {size} pixels; tiles over {cap} pixels are "
+            "refused. Please save it without tiles or as a PNG."
+        ),
+    ),
+)
+
+
+def upload_problem(message: str, name: str) -> str:
+    """`core.images`' refusal of the file `name` in the page's language."""
+    if message.startswith(name + " "):
+        rest = message[len(name) + 1 :]
+        for pattern, shown in UPLOAD_PROBLEMS:
+            found = re.fullmatch(pattern, rest, flags=re.DOTALL)
+            if found:
+                return _(shown).format(name=name, **found.groupdict())
+    return message
+
+
 def read_upload(upload, size: int) -> np.ndarray | None:
     """An uploaded file as a size x size RGB array, or None after showing why it is unusable."""
     if upload is None:
         return None
+    name = f"“{upload.name}”"
     try:
-        return load_upload(upload.getvalue(), size, name=f"“{upload.name}”")
+        return load_upload(upload.getvalue(), size, name=name)
     except ImageError as error:
-        st.error(str(error))
+        st.error(upload_problem(str(error), name))
         return None
 
 
 def upload_whole_controls() -> np.ndarray | None:
     upload = st.file_uploader(
-        "Your image (centre-cropped and resized to 64x64)", type=UPLOAD_TYPES, key="upload_whole"
+        _("Your image (centre-cropped and resized to 64x64)"),
+        type=UPLOAD_TYPES,
+        key="upload_whole",
     )
     composite = read_upload(upload, 64)
     if composite is None:
-        st.info("Choose an image to upload above.")
+        st.info(_("Choose an image to upload above."))
     return composite
 
 
@@ -145,11 +251,11 @@ def upload_tiles_controls() -> np.ndarray | None:
     tiles = []
     for quadrant in range(4):
         upload = st.file_uploader(
-            QUADRANT_NAMES[quadrant], type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
+            term(QUADRANT_NAMES[quadrant]), type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
         )
         tiles.append(read_upload(upload, 32))
     if any(tile is None for tile in tiles):
-        st.info("Upload an image for each of the four quadrants.")
+        st.info(_("Upload an image for each of the four quadrants."))
         return None
     return compose(np.stack(tiles))
 
@@ -163,27 +269,51 @@ def choose_composite(source: str, gallery_path: str, hidden: set[str]):
     return upload_tiles_controls(), None
 
 
+def composite_alt(truth: np.ndarray | None) -> str:
+    """The composite's text alternative: on the free page its tiles are named in the controls
+    anyway, so it names them too (the lesson, which asks about them, has its own)."""
+    if truth is None:
+        return _(
+            "What the models see: your upload as a 64x64 picture, enlarged; it has no true "
+            "label set."
+        )
+    tiles = [term(st.session_state.get(f"class_{quadrant}", EMPTY)) for quadrant in range(4)]
+    return _(
+        "What the models see: a 64x64 composite of four CIFAR-10 pictures, enlarged: "
+        "{top_left} top left, {top_right} top right, {bottom_left} bottom left, "
+        "{bottom_right} bottom right."
+    ).format(top_left=tiles[0], top_right=tiles[1], bottom_left=tiles[2], bottom_right=tiles[3])
+
+
 def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
     st.image(
         resources.composite_png(composite),
-        caption="What the models see (64x64, enlarged)",
+        caption=_("What the models see (64x64, enlarged)"),
         width="content",
         output_format="PNG",
+        alt=composite_alt(truth),
     )
     if truth is None:
         st.warning(
-            "Your own image is outside the training distribution (CIFAR-10 tiles): there is "
-            "no true label set, and the models may be confidently wrong."
+            _(
+                "Your own image is outside the training distribution (CIFAR-10 tiles): there "
+                "is no true label set, and the models may be confidently wrong."
+            )
         )
         return
     names = [CLASS_NAMES[i] for i in np.flatnonzero(truth)]
-    st.markdown("**True label set:** " + label_list(names))
+    st.markdown(_("**True label set:** {labels}").format(labels=label_list(names)))
     if len(names) < 4:
-        st.caption(
-            f"This composite has {len(names)} label{'s' if len(names) != 1 else ''} (a repeated "
-            "class counts once, an empty quadrant not at all); the article's models only ever "
-            "saw four distinct classes. Do they still answer four?"
+        caption = ngettext(
+            "This composite has {count} label (a repeated class counts once, an empty quadrant "
+            "not at all); the article's models only ever saw four distinct classes. Do they "
+            "still answer four?",
+            "This composite has {count} labels (a repeated class counts once, an empty quadrant "
+            "not at all); the article's models only ever saw four distinct classes. Do they "
+            "still answer four?",
+            len(names),
         )
+        st.caption(caption.format(count=len(names)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +322,8 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
 
 
 def label_list(names: list[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names) if names else "*nothing*"
+    """English class names as the page shows a set of them, in its language."""
+    return ", ".join(f"`{term(n)}`" for n in names) if names else _("*nothing*")
 
 
 @st.fragment
@@ -215,11 +346,14 @@ def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
             default = int(np.argmax(next(iter(predictions.values())).probabilities))
         st.session_state.cam_class = CLASS_NAMES[default]
     name = st.selectbox(
-        "Class activation map for class",
+        _("Class activation map for class"),
         CLASS_NAMES,
         key="cam_class",
-        help="Which part of the image made the model say this class? The map is exact for this "
-        "architecture: the Dense weights of the class applied to the last conv block.",
+        format_func=term,
+        help=_(
+            "Which part of the image made the model say this class? The map is exact for this "
+            "architecture: the Dense weights of the class applied to the last conv block."
+        ),
     )
     return CLASS_NAMES.index(name)
 
@@ -228,12 +362,21 @@ def show_activation_maps(composite, predictions: dict, entries: list, cam_class:
     with st.container(horizontal=True):
         for entry in entries:
             prediction = predictions[entry.name]
+            fields = {
+                "model": entry.label,
+                "name": term(CLASS_NAMES[cam_class]),
+                "output": f"{prediction.probabilities[cam_class]:.2f}",
+            }
             st.image(
                 resources.activation_map_png(composite, prediction.maps[..., cam_class]),
-                caption=f"Where {entry.label} sees “{CLASS_NAMES[cam_class]}” "
-                f"(output {prediction.probabilities[cam_class]:.2f})",
+                caption=_("Where {model} sees “{name}” (output {output})").format(**fields),
                 width="content",
                 output_format="PNG",
+                alt=_(
+                    "Where {model} sees “{name}”: the composite under its class activation map, "
+                    "red to yellow where the picture raised the output for {name} most, "
+                    "unchanged where it did not (output {output})."
+                ).format(**fields),
             )
 
 
@@ -248,8 +391,8 @@ def loss_rows(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
     scaled = probabilities[None] * scales[:, None]
     targets = np.repeat(truth[None], len(scales), axis=0)
     losses = {
-        "categorical (CCE)": evaluation.categorical_cross_entropy(targets, scaled),
-        "binary (BCE)": evaluation.binary_cross_entropy(targets, scaled),
+        _("categorical (CCE)"): evaluation.categorical_cross_entropy(targets, scaled),
+        _("binary (BCE)"): evaluation.binary_cross_entropy(targets, scaled),
     }
     return [
         {"scale": float(scale), "loss": float(value), "loss kind": kind}
@@ -263,36 +406,51 @@ def why_cce_panel(prediction, truth: np.ndarray | None, explain: bool = True) ->
     """Scale the CCE model's outputs and compare both losses; `explain` adds the why in words."""
     if explain:
         st.markdown(
-            "Categorical cross-entropy divides the outputs by their sum before taking the "
-            "log: **only the ratios between the outputs matter.** With four true classes the "
-            "best it can do is give each a quarter of the mass, so its loss never drops below "
-            f"4 ln 4 = {CCE_FLOOR:.3f}. Nothing in the loss says where the threshold is, so "
-            "whether an output lands above it is an accident of training. Multiply the CCE "
-            "model's outputs by a factor below and watch its loss stay put while its decisions "
-            "change; binary cross-entropy notices at once."
+            _(
+                "Categorical cross-entropy divides the outputs by their sum before taking the "
+                "log: **only the ratios between the outputs matter.** With four true classes "
+                "the best it can do is give each a quarter of the mass, so its loss never drops "
+                "below 4 ln 4 = {floor}. Nothing in the loss says where the threshold is, so "
+                "whether an output lands above it is an accident of training. Multiply the CCE "
+                "model's outputs by a factor below and watch its loss stay put while its "
+                "decisions change; binary cross-entropy notices at once."
+            ).format(floor=f"{CCE_FLOOR:.3f}")
         )
     if prediction is None or truth is None or not truth.any():
-        st.info("Compose an image from CIFAR-10 tiles (with a CCE model loaded) to try this.")
+        st.info(_("Compose an image from CIFAR-10 tiles (with a CCE model loaded) to try this."))
         return
     probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
     scale = st.slider(
-        "Multiply the CCE model's outputs by", 0.05, 1.0, 1.0, step=0.01, key="cce_scale"
+        _("Multiply the CCE model's outputs by"), 0.05, 1.0, 1.0, step=0.01, key="cce_scale"
     )
     current = probabilities * scale
     decided = evaluation.decide(current, THRESHOLD)
     left, right = st.columns([3, 2])
     spec = charts.with_data(
-        resources.loss_versus_scale_template(),
+        resources.loss_versus_scale_template(i18n.current_language()),
         losses=loss_rows(probabilities, truth),
         scale=[{"scale": scale}],
     )
-    left.vega_lite_chart(spec, width="stretch")
+    cce_now = float(evaluation.categorical_cross_entropy(truth, current))
+    bce_now = float(evaluation.binary_cross_entropy(truth, current))
+    alt = _(
+        "Both losses against the factor: at {scale} the categorical cross-entropy is {cce} "
+        "and the binary cross-entropy {bce}."
+    ).format(scale=f"{scale:.2f}", cce=f"{cce_now:.3f}", bce=f"{bce_now:.3f}")
+    spec, alt = charts.accessible(spec, alt)
+    left.vega_lite_chart(spec, width="stretch", alt=alt)
     with right:
-        cce_now = float(evaluation.categorical_cross_entropy(truth, current))
-        bce_now = float(evaluation.binary_cross_entropy(truth, current))
-        st.metric("CCE loss", f"{cce_now:.3f}")
-        st.metric("BCE loss", f"{bce_now:.3f}")
-        predicted = [CLASS_NAMES[i] for i in np.flatnonzero(decided)]
-        st.markdown(f"**Decisions at {THRESHOLD}:** " + (", ".join(predicted) or "*nothing*"))
+        st.metric(_("CCE loss"), f"{cce_now:.3f}")
+        st.metric(_("BCE loss"), f"{bce_now:.3f}")
+        predicted = [term(CLASS_NAMES[i]) for i in np.flatnonzero(decided)]
+        st.markdown(
+            _("**Decisions at {threshold}:** {classes}").format(
+                threshold=THRESHOLD, classes=", ".join(predicted) or _("*nothing*")
+            )
+        )
         exact = evaluation.exact_match(truth[None], decided[None])
-        st.markdown("**Exact match:** " + ("yes ✓" if exact == 1.0 else "no ✗"))
+        st.markdown(
+            _("**Exact match:** {verdict}").format(
+                verdict=_("yes ✓") if exact == 1.0 else _("no ✗")
+            )
+        )

@@ -1,5 +1,5 @@
 """The test-set report under the workbench, from the committed evaluation JSON and the models'
-training histories only: tables and Vega-Lite specs built once per file."""
+training histories only: tables and Vega-Lite specs built once per file and language."""
 
 from __future__ import annotations
 
@@ -10,33 +10,50 @@ import streamlit as st
 from core import evaluation
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
-from demo import charts, resources
+from demo import charts, i18n, resources
+from demo.i18n import N_, _
+from demo.terms import term
 
+# (the column's heading, as marked for translation; the report's key): the headings are the
+# `cell` formats' names too.
 COLUMNS = (
-    ("exact match", "exact_match"),
-    ("per-label accuracy", "per_label_accuracy"),
-    ("mAP", "mean_average_precision"),
-    ("labels answered", "mean_predicted_labels"),
+    (N_("exact match"), "exact_match"),
+    (N_("per-label accuracy"), "per_label_accuracy"),
+    (N_("mAP"), "mean_average_precision"),
+    (N_("labels answered"), "mean_predicted_labels"),
 )
+OBJECTS_EXACT_MATCH = N_("1-4 objects: exact match")
+OBJECTS_LABELS = N_("labels answered (1-4)")
+# The training-data families' short names in the table (`data` with spaces for hyphens); a
+# family not listed here is shown as its name.
+FAMILY_NAMES = {"four-distinct": N_("four distinct"), "one-to-four": N_("one to four")}
 ONE_TO_FOUR = "one_to_four"
 EVALUATE_HINT = "python -m core.evaluate"
 CCE_FLOOR = 4 * math.log(4)  # categorical cross-entropy's least value with four true labels
 
 
 @st.cache_data(show_spinner=False)
-def read_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
-    """(the evaluation JSON, None) or (None, why it cannot be shown)."""
+def checked_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
+    """(the evaluation JSON, None) or (None, why it cannot be shown, a `resources.Message`)."""
     report = resources.load_json(path)
     if report is None:
-        return None, f"No test-set evaluation found. Create it with `{EVALUATE_HINT}`."
+        message = N_("No test-set evaluation found. Create it with `{command}`.")
+        return None, resources.Message(message, command=EVALUATE_HINT)
     try:
         return evaluation.check_report(report), None
     except ValueError as error:
-        return (
-            None,
-            f"The test-set evaluation `{path}` cannot be shown: {error}. Re-create it "
-            f"with `{EVALUATE_HINT}`.",
+        message = N_(
+            "The test-set evaluation `{path}` cannot be shown: {error}. Re-create it with "
+            "`{command}`."
         )
+        return None, resources.Message(message, path=path, error=str(error), command=EVALUATE_HINT)
+
+
+def read_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
+    """(the evaluation JSON, None) or (None, why it cannot be shown, in the page's language);
+    read and checked once per version of the file."""
+    report, problem = checked_report(path, stamp)
+    return report, None if problem is None else resources.translated(problem)
 
 
 def cell(column: str, value) -> str:
@@ -47,11 +64,19 @@ def cell(column: str, value) -> str:
     return f"{value:.2%}" if column != "mAP" else f"{value:.3f}"
 
 
+def family_name(data: str) -> str:
+    return _(FAMILY_NAMES.get(data, data.replace("-", " ")))
+
+
 def results_markdown(report: dict, manifest) -> str:
-    """Every model on both test sets beside the article and the baselines, as Markdown."""
-    heads = [name for name, _ in COLUMNS] + ["1-4 objects: exact match", "labels answered (1-4)"]
-    lines = ["| | trained on | " + " | ".join(heads) + " |", "|---" * (len(heads) + 2) + "|"]
-    families = {family.data: family.data.replace("-", " ") for family in manifest.families}
+    """Every model on both test sets beside the article and the baselines, as Markdown, in the
+    page's language."""
+    heads = [_(name) for name, _key in COLUMNS] + [_(OBJECTS_EXACT_MATCH), _(OBJECTS_LABELS)]
+    lines = [
+        "| | " + _("trained on") + " | " + " | ".join(heads) + " |",
+        "|---" * (len(heads) + 2) + "|",
+    ]
+    families = {family.data: family_name(family.data) for family in manifest.families}
     for entry in manifest.models:
         result = report["models"].get(entry.name)
         if result is None:
@@ -63,10 +88,9 @@ def results_markdown(report: dict, manifest) -> str:
         lines.append(f"| {entry.label} | {families[entry.data]} | " + " | ".join(values) + " |")
     for loss, numbers in evaluation.ARTICLE_RESULTS.items():
         values = [cell(name, numbers.get(key)) for name, key in COLUMNS] + ["–", "–"]
+        row = _("{model} (article)").format(model=loss.upper())
         lines.append(
-            f"| {loss.upper()} (article) | {families.get('four-distinct', '')} | "
-            + " | ".join(values)
-            + " |"
+            f"| {row} | {families.get('four-distinct', '')} | " + " | ".join(values) + " |"
         )
     base = report["baselines"]
     chance = [
@@ -77,17 +101,16 @@ def results_markdown(report: dict, manifest) -> str:
         "–",
         "–",
     ]
-    lines.append("| chance / all-negative | | " + " | ".join(chance) + " |")
+    baseline = _("chance / all-negative")
+    lines.append(f"| {baseline} | | " + " | ".join(chance) + " |")
     return "\n".join(lines)
 
 
 def summary_markdown(report: dict, manifest) -> str:
     """Three numbers per model, for one projector screen: exact match on four distinct classes,
-    on one to four objects, and the labels answered there."""
-    lines = [
-        "| model | exact match | 1-4 objects: exact match | labels answered (1-4) |",
-        "|---|---|---|---|",
-    ]
+    on one to four objects, and the labels answered there; in the page's language."""
+    heads = [_("model"), _("exact match"), _(OBJECTS_EXACT_MATCH), _(OBJECTS_LABELS)]
+    lines = ["| " + " | ".join(heads) + " |", "|---|---|---|---|"]
     for entry in manifest.models:
         result = report["models"].get(entry.name)
         if result is None:
@@ -99,20 +122,21 @@ def summary_markdown(report: dict, manifest) -> str:
             f"{cell('labels answered', objects.get('mean_predicted_labels'))} |"
         )
     for loss, numbers in evaluation.ARTICLE_RESULTS.items():
-        lines.append(
-            f"| {loss.upper()}, the article | "
-            f"{cell('exact match', numbers['exact_match'])} | – | – |"
-        )
+        row = _("{model}, the article").format(model=loss.upper())
+        lines.append(f"| {row} | {cell('exact match', numbers['exact_match'])} | – | – |")
     return "\n".join(lines)
 
 
 @st.cache_data(show_spinner=False)
-def test_set_specs(path: str, stamp: int | None, _manifest, manifest_stamp, data: str) -> dict:
+def test_set_specs(
+    path: str, stamp: int | None, _manifest, manifest_stamp, data: str, language: str
+) -> dict:
     """Vega-Lite specs of the threshold sweep and per-class F1 of one family's models, and of
-    exact match by number of objects for every model."""
+    exact match by number of objects for every model; their texts, and the results table, in
+    `language` (the page's)."""
     import pandas as pd
 
-    report, _ = read_report(path, stamp)
+    report = checked_report(path, stamp)[0]
     family = [e for e in _manifest.in_family(data) if e.name in report["models"]]
     every = [e for e in _manifest.models if e.name in report["models"]]
     sweep_rows, f1_rows, by_objects = [], [], []
@@ -122,7 +146,7 @@ def test_set_specs(path: str, stamp: int | None, _manifest, manifest_stamp, data
         for t, value in zip(sweep["threshold"], sweep["exact_match"], strict=True):
             sweep_rows.append({**tag, "threshold": t, "value": value})
         for index, value in enumerate(result["per_class"]["f1"]):
-            f1_rows.append({**tag, "class": CLASS_NAMES[index], "F1": value})
+            f1_rows.append({**tag, "class": term(CLASS_NAMES[index]), "F1": value})
     for entry in every:
         counts = report["models"][entry.name]["by_set"].get(ONE_TO_FOUR, {}).get("by_objects", {})
         for count, numbers in counts.items():
@@ -146,8 +170,9 @@ def test_set_specs(path: str, stamp: int | None, _manifest, manifest_stamp, data
 
 
 @st.cache_data(show_spinner=False)
-def curve_specs(_entries: list, names: tuple, stamps: tuple) -> dict[str, dict]:
-    """{metric: Vega-Lite spec} of the training curves of the models with a history file."""
+def curve_specs(_entries: list, names: tuple, stamps: tuple, language: str) -> dict[str, dict]:
+    """{metric: Vega-Lite spec} of the training curves of the models with a history file, in
+    `language` (the page's)."""
     histories, labels, colours = {}, {}, {}
     for entry in _entries:
         history = resources.load_json(str(entry.history)) if entry.history else None
@@ -161,49 +186,67 @@ def curve_specs(_entries: list, names: tuple, stamps: tuple) -> dict[str, dict]:
     has_categorical = any(entry.kind.categorical for entry in _entries if entry.name in histories)
     for metric, title in charts.CURVE_TITLES.items():
         floor = CCE_FLOOR if metric == "loss" and has_categorical else None
-        chart = charts.curves_chart(frame[frame.metric == metric], title, floor)
+        chart = charts.curves_chart(frame[frame.metric == metric], _(title), floor)
         specs[metric] = charts.with_arrow_datasets(chart.to_dict())
     return specs
+
+
+def chart(spec: dict, alt: str | None = None) -> None:
+    """A cached spec at the column's width, its description (and `alt`, what it shows now) its
+    text alternative."""
+    spec, alt = charts.accessible(spec, alt)
+    st.vega_lite_chart(spec, width="stretch", alt=alt)
 
 
 def show_test_results(specs: dict) -> None:
     st.markdown(specs["table"])
     st.caption(
-        f"{specs['composites']:,} seeded test composites of four distinct classes from the "
-        f"CIFAR-10 test split, and as many with one to four objects; threshold {THRESHOLD}. "
-        "Exact match: all 10 decisions right. Chance exact match = 1/210 (guessing 4 of 10 "
-        "classes); predicting no label at all already gets 60% per-label accuracy."
+        _(
+            "{composites} seeded test composites of four distinct classes from the CIFAR-10 "
+            "test split, and as many with one to four objects; threshold {threshold}. Exact "
+            "match: all 10 decisions right. Chance exact match = 1/210 (guessing 4 of 10 "
+            "classes); predicting no label at all already gets 60% per-label accuracy."
+        ).format(composites=f"{specs['composites']:,}", threshold=THRESHOLD)
     )
     if specs["sweep"] is None:
         return
     left, right = st.columns(2)
     with left:
-        st.markdown("**Exact match against the threshold** (this training data)")
-        st.vega_lite_chart(specs["sweep"], width="stretch")
+        st.markdown(_("**Exact match against the threshold** (this training data)"))
         best = "; ".join(
             f"{label} {b['threshold']:.2f} ({b['exact_match']:.1%})"
             for label, b in specs["best"].items()
         )
-        st.caption(f"Best threshold on the test set: {best}. The dashed line is at {THRESHOLD}.")
+        alt = _("Best thresholds on the test set: {best}.").format(best=best)
+        chart(specs["sweep"], alt)
+        st.caption(
+            _("Best threshold on the test set: {best}. The dashed line is at {threshold}.").format(
+                best=best, threshold=THRESHOLD
+            )
+        )
     with right:
-        st.markdown(f"**F1 per class at {THRESHOLD}**")
-        st.vega_lite_chart(specs["f1"], width="stretch")
+        st.markdown(_("**F1 per class at {threshold}**").format(threshold=THRESHOLD))
+        chart(specs["f1"])
 
 
 def show_by_objects(specs: dict, manifest) -> None:
     if specs["by_objects_chart"] is None:
-        st.info("No evaluation on composites with one to four objects found.")
+        st.info(_("No evaluation on composites with one to four objects found."))
         return
     left, right = st.columns([3, 2])
     with left:
-        st.markdown("**Exact match on composites with one to four objects**")
-        st.vega_lite_chart(specs["by_objects_chart"], width="stretch")
+        st.markdown(_("**Exact match on composites with one to four objects**"))
+        chart(specs["by_objects_chart"])
     labels = [
         e.label for e in manifest.models if any(r["model"] == e.label for r in specs["by_objects"])
     ]
     with right:
-        st.markdown("**How many labels the models answer**")
-        rows = ["| objects | true | " + " | ".join(labels) + " |", "|---" * (2 + len(labels)) + "|"]
+        st.markdown(_("**How many labels the models answer**"))
+        heads = [_("objects"), _("true")]
+        rows = [
+            "| " + " | ".join(heads + labels) + " |",
+            "|---" * (2 + len(labels)) + "|",
+        ]
         for count in (1, 2, 3, 4):
             found = {r["model"]: r for r in specs["by_objects"] if r["objects"] == count}
             if not found:
@@ -216,25 +259,32 @@ def show_by_objects(specs: dict, manifest) -> None:
             rows.append(f"| {count} | {true_labels:.2f} | " + " | ".join(answers) + " |")
         st.markdown("\n".join(rows))
     st.caption(
-        f"{specs['composites']:,} test composites with 1, 2, 3 or 4 CIFAR-10 objects (a class "
-        f"may repeat) and flat quadrants of a random colour, a quarter of each; threshold "
-        f"{THRESHOLD}. The models of the article's data only ever saw four distinct classes."
+        _(
+            "{composites} test composites with 1, 2, 3 or 4 CIFAR-10 objects (a class may "
+            "repeat) and flat quadrants of a random colour, a quarter of each; threshold "
+            "{threshold}. The models of the article's data only ever saw four distinct classes."
+        ).format(composites=f"{specs['composites']:,}", threshold=THRESHOLD)
     )
 
 
 def show_training_curves(entries: list) -> None:
     stamps = tuple(resources.file_stamp(e.history) if e.history else None for e in entries)
-    specs = curve_specs(entries, tuple(e.name for e in entries), stamps)
+    language = i18n.current_language()
+    specs = curve_specs(entries, tuple(e.name for e in entries), stamps, language)
     if not specs:
-        st.info("No training history found next to the models.")
+        st.info(_("No training history found next to the models."))
         return
     for column, (metric, spec) in zip(st.columns(len(specs)), specs.items(), strict=True):
+        title = _(charts.CURVE_TITLES[metric])
         with column:
-            st.markdown(f"**{charts.CURVE_TITLES[metric]}**")
-            st.vega_lite_chart(spec, width="stretch")
+            st.markdown(f"**{title}**")
+            chart(spec)
     st.caption(
-        "Validation composites come from CIFAR-10 training images held out from training. "
-        "The categorical losses flatten out above n ln n for n true labels (4 ln 4 = 5.55)."
+        _(
+            "Validation composites come from CIFAR-10 training images held out from training. "
+            "The categorical losses flatten out above n ln n for n true labels "
+            "(4 ln 4 = 5.55)."
+        )
     )
 
 
@@ -243,13 +293,16 @@ def show_report(manifest, data: str) -> None:
     path = manifest.evaluation
     stamp = resources.file_stamp(path)
     report, problem = read_report(str(path), stamp)
-    results, objects, curves = st.tabs(["Results", "One to four objects", "Training curves"])
+    results, objects, curves = st.tabs(
+        [_("Results"), _("One to four objects"), _("Training curves")]
+    )
     if report is None:
         results.info(problem)
         objects.info(problem)
     else:
         manifest_stamp = resources.file_stamp(manifest.folder / "models.json")
-        specs = test_set_specs(str(path), stamp, manifest, manifest_stamp, data)
+        language = i18n.current_language()
+        specs = test_set_specs(str(path), stamp, manifest, manifest_stamp, data, language)
         with results:
             show_test_results(specs)
         with objects:

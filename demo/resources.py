@@ -21,6 +21,7 @@ from core.gallery import load_gallery
 from core.images import enlarge
 from core.manifest import MANIFEST_NAME, ManifestError, load_manifest
 from demo import charts, sockets
+from demo.i18n import N_, _
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_SCALE = 4  # the 64x64 composite and its activation maps are shown 4x enlarged: 256 pixels
@@ -41,7 +42,7 @@ def models_signature(folder: str) -> tuple:
     The manifest itself is parsed once per version of its file."""
     stamp = file_stamp(Path(folder) / MANIFEST_NAME)
     signature = [("manifest", stamp)]
-    manifest, _ = manifest_at(folder, stamp)
+    manifest = manifest_at(folder, stamp)[0]
     for model in manifest.models if manifest else ():
         stat = model.file.stat() if model.file.is_file() else None
         signature.append((model.name, stat.st_size, stat.st_mtime_ns) if stat else (model.name,))
@@ -62,35 +63,84 @@ def manifest_for(folder: str, signature: tuple):
     return manifest_at(folder, signature[0][1])
 
 
+class Message(str):
+    """A text kept in English in a cache shared by every session, with what it takes to show it
+    in another language: its message (marked with `N_`) and the values of its placeholders.
+    It reads as the English text; `translated` gives it in the page's language."""
+
+    def __new__(cls, message: str, **fields: object):
+        text = super().__new__(cls, message.format(**fields))
+        text.message, text.fields = message, fields
+        return text
+
+    def __reduce__(self):  # a copy (st.cache_data pickles) keeps the message and its fields
+        return (_message, (self.message, self.fields))
+
+
+def _message(message: str, fields: dict) -> Message:
+    return Message(message, **fields)
+
+
+def translated(text: str) -> str:
+    """`text` in the page's language when it is a `Message`, else as it is."""
+    if isinstance(text, Message):
+        return _(text.message).format(**text.fields)
+    return str(text)
+
+
 def train_hint(model) -> str:
     return f"python -m core.train --loss {model.loss} --composites {model.data} --name {model.name}"
 
 
-@st.cache_resource(show_spinner="Loading the models…", max_entries=4)
+LOADING_MODELS = N_("Loading the models…")
+_LOADED: set[tuple] = set()  # the (folder, signature) pairs this process has loaded once
+
+
 def load_predictor(folder: str, signature: tuple):
-    """(Predictor or None, {model name: why it is not served}) for the manifest's models: every
-    model that loads is served, whatever happened to the others."""
+    """(Predictor or None, {model name: why it is not served, a `Message`}) for the manifest's
+    models: every model that loads is served, whatever happened to the others. The first load
+    of a signature in this process shows a spinner in the page's language."""
+    key = (folder, signature)
+    if key in _LOADED:
+        return predictor_of(folder, signature)
+    with st.spinner(_(LOADING_MODELS)):
+        loaded = predictor_of(folder, signature)
+    _LOADED.add(key)
+    return loaded
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def predictor_of(folder: str, signature: tuple):
+    """`load_predictor`'s models, loaded once per process and signature."""
     from core.inference import Predictor, load_trained_model, one_thread_per_call
 
     manifest, problem = manifest_for(folder, signature)
     if manifest is None:
-        return None, {"models.json": problem}
+        return None, {"models.json": problem}  # core's text, in English
     one_thread_per_call()
     models, errors = {}, {}
     for model in manifest.models:
         if not model.file.is_file():
-            errors[model.name] = (
-                f"Model file `{model.file}` ({model.label}) is missing. "
-                f"Train it with `{train_hint(model)}`."
+            errors[model.name] = Message(
+                N_("Model file `{file}` ({model}) is missing. Train it with `{command}`."),
+                file=model.file,
+                model=model.label,
+                command=train_hint(model),
             )
             continue
         try:
             models[model.name] = load_trained_model(model.file, model.output)
         except Exception as error:  # A damaged file can fail in many ways inside Keras.
             reason = str(error) if isinstance(error, ValueError) else type(error).__name__
-            errors[model.name] = (
-                f"Model file `{model.file}` ({model.label}) could not be loaded: {reason}. "
-                f"Re-create it with `{train_hint(model)}`."
+            errors[model.name] = Message(
+                N_(
+                    "Model file `{file}` ({model}) could not be loaded: {reason}. "
+                    "Re-create it with `{command}`."
+                ),
+                file=model.file,
+                model=model.label,
+                reason=reason,
+                command=train_hint(model),
             )
     if not models:
         return None, errors
@@ -193,19 +243,25 @@ def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> str
 
 
 @st.cache_data(show_spinner=False)
-def probability_template(threshold_rule: bool, known_truth: bool, height: int) -> dict:
-    """The bar chart of one model's outputs, without its data (datasets "bars", "threshold")."""
+def probability_template(
+    threshold_rule: bool, known_truth: bool, height: int, language: str
+) -> dict:
+    """The bar chart of one model's outputs in `language` (the page's), without its data
+    (datasets "bars", "threshold"): its rows' classes and outcomes are in that language too."""
     import altair as alt
 
     outcomes = evaluation.OUTCOME_NAMES if known_truth else ("above threshold", "below threshold")
     rule = alt.NamedData(name="threshold") if threshold_rule else None
-    chart = charts.probability_chart(alt.NamedData(name="bars"), rule, outcomes, height, False)
+    chart = charts.probability_chart(
+        alt.NamedData(name="bars"), rule, outcomes, height, False, translated=True
+    )
     return chart.to_dict()
 
 
 @st.cache_data(show_spinner=False)
-def loss_versus_scale_template() -> dict:
-    """The loss-against-scale chart, without its data (datasets "losses", "scale")."""
+def loss_versus_scale_template(language: str) -> dict:
+    """The loss-against-scale chart in `language` (the page's), without its data (datasets
+    "losses", "scale")."""
     import altair as alt
 
     return charts.loss_versus_scale_chart(

@@ -24,10 +24,15 @@ where every change is one Lua script, so a worker killed mid-change leaves no ha
 
 A failing store (a folder that is not writable, a full disk, Redis down) raises one of
 `STORE_ERRORS`; the pages catch those and say that the class-room service is unavailable.
+
+The stores' refusals (`RoomError`) are in English, the language of the source, with their
+message marked for translation and its values apart, so that a page says them in its own
+language (`RoomError.text`) and nothing here imports Streamlit (the benchmark imports it).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -50,6 +55,12 @@ MAX_STEPS = 32  # the highest step number a room accepts (the lesson has fewer)
 MAX_CHOICE_LENGTH = 200  # characters of one stored answer (every choice of a step, joined)
 PASSPHRASE_TRIES = 20  # wrong teacher passphrases the server takes per lock period, from anyone
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "data"
+LOCALES = Path(__file__).resolve().parent / "locales"  # demo.i18n's catalogs
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for the marker
+    """Marks `message` for extraction, as `demo.i18n.N_` does, without importing Streamlit."""
+    return message
 
 
 def store_errors() -> tuple[type[BaseException], ...]:
@@ -64,16 +75,49 @@ def store_errors() -> tuple[type[BaseException], ...]:
 STORE_ERRORS = store_errors()
 
 
-TALLY_TEXT = (
-    "**{joined} joined · {answered} answered**"  # the teacher's count, as the page shows it
-)
-TALLY_PATTERN = re.compile(r"\*\*(\d+) joined · (\d+) answered\*\*")
+# The teacher's count, as the page shows it (translated: `_(TALLY_TEXT).format(...)`).
+TALLY_TEXT = N_("**{joined} joined · {answered} answered**")
+TALLY_FIELDS = ("joined", "answered")
 
 
-def counts_in_tally_text(text: str) -> tuple[int, int] | None:
-    """(joined, answered) of a text the page drew from TALLY_TEXT, or None for another text."""
-    found = TALLY_PATTERN.fullmatch(text.strip())
-    return (int(found[1]), int(found[2])) if found else None
+@functools.cache
+def tally_pattern(template: str) -> re.Pattern:
+    """What `template` filled in with two counts looks like: its own text around them, each
+    count where the template puts it (a translation may put them in either order)."""
+    pieces = re.split(r"\{(joined|answered)\}", template.strip())
+    regex, named = "", set()
+    for index, piece in enumerate(pieces):
+        if index % 2 == 0:
+            regex += re.escape(piece)
+        else:  # a count: a group of digits the first time, the same digits again after that
+            regex += f"(?P={piece})" if piece in named else f"(?P<{piece}>\\d+)"
+            named.add(piece)
+    return re.compile(regex)
+
+
+@functools.cache
+def tally_templates(folder: Path = LOCALES) -> tuple[str, ...]:
+    """TALLY_TEXT and its translation in every catalog of `folder` (demo.i18n's, read here
+    with Babel so that the benchmark, which reads teachers' pages, needs no Streamlit)."""
+    from babel.messages import pofile
+
+    templates = [TALLY_TEXT]
+    for path in sorted(Path(folder).glob("*/LC_MESSAGES/messages.po")):
+        with path.open("rb") as source:
+            message = pofile.read_po(source).get(TALLY_TEXT)
+        if message is not None and message.string and not message.fuzzy:
+            templates.append(message.string)
+    return tuple(dict.fromkeys(templates))
+
+
+def counts_in_tally_text(text: str, templates=None) -> tuple[int, int] | None:
+    """(joined, answered) of a text the page drew from TALLY_TEXT in any of its languages (or
+    from one of `templates`), or None for another text."""
+    for template in tally_templates() if templates is None else templates:
+        found = tally_pattern(template).fullmatch(text.strip())
+        if found and set(found.groupdict()) == set(TALLY_FIELDS):
+            return int(found["joined"]), int(found["answered"])
+    return None
 
 
 BROWSER_COOKIE = "multilabel_browser"  # the cookie that holds a browser's signed id
@@ -81,7 +125,17 @@ BROWSER_COOKIE = "multilabel_browser"  # the cookie that holds a browser's signe
 
 class RoomError(ValueError):
     """An unknown or expired room, a browser that may not lead it, or an answer that cannot be
-    counted; the message says why and can be shown as it is."""
+    counted. `str(error)` says why in English; a page shows `error.text(_)`, its `message`
+    (marked with N_) translated and then filled in with its `values`."""
+
+    def __init__(self, message: str, **values):
+        self.message, self.values = message, values
+        super().__init__(self.text())
+
+    def text(self, translate=None) -> str:
+        """The message in the language of `translate` (a gettext function; default: English)."""
+        template = translate(self.message) if translate else self.message
+        return template.format(**self.values) if self.values else template
 
 
 class RoomLimit(RoomError):
@@ -168,12 +222,12 @@ def verified_browser(token: str | None, secret: bytes) -> str | None:
 
 def check_browser(browser: str) -> None:
     if not (isinstance(browser, str) and BROWSER_ID.fullmatch(browser)):
-        raise RoomError("A browser is a random id of 32 hexadecimal digits.")
+        raise RoomError(N_("A browser is a random id of 32 hexadecimal digits."))
 
 
 def check_pin(pin: str) -> None:
     if not (isinstance(pin, str) and PIN.fullmatch(pin)):
-        raise RoomError("A teacher PIN has 6 to 32 letters or digits.")
+        raise RoomError(N_("A teacher PIN has 6 to 32 letters or digits."))
 
 
 def pin_digest(pin: str, salt: str | None = None) -> str:
@@ -190,7 +244,7 @@ def pin_matches(pin: str, stored: str) -> bool:
 
 def checked_step(step) -> int:
     if not (isinstance(step, int) and 1 <= step <= MAX_STEPS):
-        raise RoomError(f"A step is a number from 1 to {MAX_STEPS}.")
+        raise RoomError(N_("A step is a number from 1 to {most}."), most=MAX_STEPS)
     return step
 
 
@@ -211,26 +265,43 @@ def room_from_fields(code: str, fields: dict, now: float) -> Room | None:
     return room if room.expires >= now else None
 
 
-def refused_creation(live_rooms: int, browser_rooms: int, limits: Limits) -> str | None:
-    """Why a room cannot be created now, or None."""
+def refused_creation(
+    live_rooms: int, browser_rooms: int, limits: Limits, reopening: bool = False
+) -> RoomLimit | None:
+    """Why a room cannot be created (or a closed one reopened) now, or None."""
     if browser_rooms >= limits.rooms_per_browser:
-        return (
-            f"This browser already leads {browser_rooms} open rooms, the most it may. "
-            "Close one of them (its Close room button) and start again."
+        message = (
+            N_(
+                "This browser already leads {count} open rooms, the most it may. "
+                "Close one of them (its Close room button) and reopen this one."
+            )
+            if reopening
+            else N_(
+                "This browser already leads {count} open rooms, the most it may. "
+                "Close one of them (its Close room button) and start again."
+            )
         )
+        return RoomLimit(message, count=browser_rooms)
     if live_rooms >= limits.rooms_per_server:
-        return (
-            f"This server already holds {live_rooms:,} rooms, the most it may. Rooms end "
-            f"{limits.idle_hours:g} hours after their last activity: try again later, or ask "
-            "whoever runs the server to raise MULTILABEL_ROOMS_PER_SERVER."
+        return RoomLimit(
+            N_(
+                "This server already holds {count} rooms, the most it may. Rooms end {hours} "
+                "hours after their last activity: try again later, or ask whoever runs the "
+                "server to raise MULTILABEL_ROOMS_PER_SERVER."
+            ),
+            count=f"{live_rooms:,}",
+            hours=f"{limits.idle_hours:g}",
         )
     return None
 
 
-def room_full(limits: Limits) -> str:
-    return (
-        f"This room already has {limits.students_per_room} students, the most it may. "
-        "Ask your teacher to start a second room."
+def room_full(limits: Limits) -> RoomLimit:
+    return RoomLimit(
+        N_(
+            "This room already has {count} students, the most it may. "
+            "Ask your teacher to start a second room."
+        ),
+        count=limits.students_per_room,
     )
 
 
@@ -249,44 +320,54 @@ def lead_changes(step=None, revealed=None, closed=None, locked=None) -> dict:
 def room_taking_students(room: Room | None) -> Room:
     """The room, if a new student may join it now; RoomError saying why not."""
     if room is None or room.closed:
-        raise RoomError("This room is closed or does not exist.")
+        raise RoomError(N_("This room is closed or does not exist."))
     if room.locked:
-        raise RoomError("This room takes no new students now: ask your teacher to let you join.")
+        raise RoomError(
+            N_("This room takes no new students now: ask your teacher to let you join.")
+        )
     return room
 
 
 def check_choice(choice: str) -> None:
     if not (isinstance(choice, str) and 0 < len(choice) <= MAX_CHOICE_LENGTH):
-        raise RoomError(f"An answer is 1 to {MAX_CHOICE_LENGTH} characters.")
+        raise RoomError(N_("An answer is 1 to {most} characters."), most=MAX_CHOICE_LENGTH)
 
 
-def passphrase_paused() -> str:
-    return (
-        "Too many wrong teacher passphrases on this server: starting rooms is paused for "
-        f"{PIN_LOCK_SECONDS // 60} minutes. Rooms in progress are not affected."
+def passphrase_paused() -> RoomError:
+    return RoomError(
+        N_(
+            "Too many wrong teacher passphrases on this server: starting rooms is paused for "
+            "{minutes} minutes. Rooms in progress are not affected."
+        ),
+        minutes=PIN_LOCK_SECONDS // 60,
     )
 
 
 def room_taking_answers(room: Room | None, step: int) -> Room:
     """The room, if it takes answers for `step` now; RoomError saying why not."""
     if room is None or room.closed:
-        raise RoomError("This room is closed or does not exist.")
+        raise RoomError(N_("This room is closed or does not exist."))
     if step != room.step or room.revealed:
-        raise RoomError("Answers are taken for the current step until the reveal.")
+        raise RoomError(N_("Answers are taken for the current step until the reveal."))
     return room
 
 
-def pin_refusal(stored: str, pin: str, failed: int) -> str | None:
+def pin_refusal(stored: str, pin: str, failed: int) -> RoomError | None:
     """Why `pin` does not sign in (None when it does), given the wrong tries so far."""
     if failed >= PIN_TRIES:
-        return (
-            f"Too many wrong PINs for this room: sign-in is paused for {PIN_LOCK_SECONDS // 60} "
-            "minutes. The browser that started the room still leads it."
+        return RoomError(
+            N_(
+                "Too many wrong PINs for this room: sign-in is paused for {minutes} minutes. "
+                "The browser that started the room still leads it."
+            ),
+            minutes=PIN_LOCK_SECONDS // 60,
         )
     if isinstance(pin, str) and PIN.fullmatch(pin) and pin_matches(pin, stored):
         return None
-    left = PIN_TRIES - failed - 1
-    return f"That is not this room's teacher PIN ({left} tries left)."
+    return RoomError(
+        N_("That is not this room's teacher PIN ({left} tries left)."),
+        left=PIN_TRIES - failed - 1,
+    )
 
 
 def open_store(redis_url: str | None = None, folder: str | os.PathLike | None = None):

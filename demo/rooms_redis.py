@@ -25,11 +25,11 @@ import time
 from demo.rooms import (
     CLOSED_SECONDS,
     MAX_STEPS,
+    N_,
     PIN_LOCK_SECONDS,
     Limits,
     Room,
     RoomError,
-    RoomLimit,
     check_browser,
     check_choice,
     check_pin,
@@ -131,11 +131,11 @@ return 'ok'
 """
 
 REFUSALS = {
-    "gone": "This room is closed or does not exist.",
-    "not-teacher": "Only this room's teacher can lead it.",
-    "not-now": "Answers are taken for the current step until the reveal.",
-    "not-member": "Only a student who joined this room can answer in it.",
-    "locked": "This room takes no new students now: ask your teacher to let you join.",
+    "gone": N_("This room is closed or does not exist."),
+    "not-teacher": N_("Only this room's teacher can lead it."),
+    "not-now": N_("Answers are taken for the current step until the reveal."),
+    "not-member": N_("Only a student who joined this room can answer in it."),
+    "locked": N_("This room takes no new students now: ask your teacher to let you join."),
 }
 
 
@@ -195,10 +195,10 @@ class RedisStore:
                 "create", now, expires, *caps, code, teacher, digest, keys=keys
             )
             if outcome == "limit":
-                raise RoomLimit(refused_creation(int(live), int(mine), self.limits))
+                raise refused_creation(int(live), int(mine), self.limits)
             if outcome == "ok":
                 return Room(code, 1, False, False, expires, 1)
-        raise RoomError("No free room code; try again.")
+        raise RoomError(N_("No free room code; try again."))
 
     def rooms_of(self, browser: str) -> list[str]:
         """The codes of the open rooms `browser` created."""
@@ -226,7 +226,7 @@ class RedisStore:
         check_browser(browser)
         code = normal_code(code)
         if self.room(code) is None:
-            raise RoomError("This room does not exist any more.")
+            raise RoomError(N_("This room does not exist any more."))
         failures = f"room:{code}:pinfail"
         pipe = self.redis.pipeline()
         pipe.incr(failures)
@@ -235,7 +235,7 @@ class RedisStore:
         tries, _, stored = pipe.execute()
         refusal = pin_refusal(stored or "", pin, int(tries) - 1)
         if refusal is not None:
-            raise RoomError(refusal)
+            raise refusal
         pipe = self.redis.pipeline()
         pipe.decr(failures)
         pipe.sadd(f"room:{code}:teachers", browser)
@@ -262,9 +262,9 @@ class RedisStore:
     def check_reopening(self, code: str, now: float) -> None:
         creator = self.redis.hget(f"room:{code}", "creator") or ""
         mine = self.redis.zcount(f"rooms:open:{creator}", now, "+inf")
-        refusal = refused_creation(0, mine, self.limits)
-        if refusal:
-            raise RoomLimit(refusal.replace("start again", "reopen this one"))
+        refusal = refused_creation(0, mine, self.limits, reopening=True)
+        if refusal is not None:
+            raise refusal
 
     def join(self, code: str, student: str) -> None:
         check_browser(student)
@@ -272,7 +272,7 @@ class RedisStore:
         cap = self.limits.students_per_room
         outcome = self.run("join", code, student, now, now + self.limits.idle_seconds, cap)
         if outcome == "full":
-            raise RoomLimit(room_full(self.limits))
+            raise room_full(self.limits)
         if outcome != "ok":
             raise RoomError(REFUSALS[outcome])
 

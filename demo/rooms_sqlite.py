@@ -11,12 +11,12 @@ from pathlib import Path
 
 from demo.rooms import (
     CLOSED_SECONDS,
+    N_,
     PIN_LOCK_SECONDS,
     PURGE_EVERY_SECONDS,
     Limits,
     Room,
     RoomError,
-    RoomLimit,
     check_browser,
     check_choice,
     check_pin,
@@ -158,8 +158,8 @@ class SQLiteStore:
                 (teacher, now),
             )
             refusal = refused_creation(live.fetchone()[0], mine.fetchone()[0], self.limits)
-            if refusal:
-                raise RoomLimit(refusal)
+            if refusal is not None:
+                raise refusal
             for _ in range(20):
                 code = new_code()
                 inserted = db.execute(
@@ -170,7 +170,7 @@ class SQLiteStore:
                 if inserted:
                     db.execute("INSERT INTO teachers VALUES (?, ?)", (code, teacher))
                     return Room(code, 1, False, False, expires, 1)
-        raise RoomError("No free room code; try again.")
+        raise RoomError(N_("No free room code; try again."))
 
     def rooms_of(self, browser: str) -> list[str]:
         """The codes of the open rooms `browser` created."""
@@ -224,7 +224,7 @@ class SQLiteStore:
                 (code, now),
             ).fetchone()
             if row is None:
-                raise RoomError("This room does not exist any more.")
+                raise RoomError(N_("This room does not exist any more."))
             stored, failed, since = row
             if since < now - PIN_LOCK_SECONDS:
                 failed, since = 0, now
@@ -240,7 +240,7 @@ class SQLiteStore:
                 "UPDATE rooms SET failed = ?, failed_since = ? WHERE code = ?",
                 (failed + 1, since, code),
             )
-        raise RoomError(refusal)
+        raise refusal
 
     def lead(self, code, browser, step=None, revealed=None, closed=None, locked=None) -> Room:
         """Change the room as one of its teachers: the step (which hides the answer again), the
@@ -249,7 +249,7 @@ class SQLiteStore:
         now = time.time()
         with self.write() as db:
             if not self.is_teacher(code, browser):
-                raise RoomError("Only this room's teacher can lead it.")
+                raise RoomError(N_("Only this room's teacher can lead it."))
             code = normal_code(code)
             room = self.room(code)
             changes = lead_changes(step, revealed, closed, locked)
@@ -270,9 +270,9 @@ class SQLiteStore:
             "SELECT COUNT(*) FROM rooms WHERE creator = ? AND closed = 0 AND expires >= ?",
             (creator, now),
         ).fetchone()[0]
-        refusal = refused_creation(0, mine, self.limits)
-        if refusal:
-            raise RoomLimit(refusal.replace("start again", "reopen this one"))
+        refusal = refused_creation(0, mine, self.limits, reopening=True)
+        if refusal is not None:
+            raise refusal
 
     def join(self, code: str, student: str) -> None:
         """Count `student` in the room (once, however often it is called); RoomError when the
@@ -287,7 +287,7 @@ class SQLiteStore:
             room_taking_students(self.room(code))
             count = db.execute("SELECT COUNT(*) FROM members WHERE code = ?", (code,)).fetchone()
             if count[0] >= self.limits.students_per_room:
-                raise RoomLimit(room_full(self.limits))
+                raise room_full(self.limits)
             db.execute("INSERT INTO members VALUES (?, ?)", (code, student))
             self.touch(db, code, now)
 
@@ -307,7 +307,7 @@ class SQLiteStore:
                 "SELECT 1 FROM members WHERE code = ? AND student = ?", (code, student)
             ).fetchone()
             if member is None:
-                raise RoomError("Only a student who joined this room can answer in it.")
+                raise RoomError(N_("Only a student who joined this room can answer in it."))
             db.execute(
                 "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (code, step, student, choice)
             )

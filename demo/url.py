@@ -11,8 +11,11 @@ may hold, never what it held: problems are shown as Markdown, and a value shown 
 draw a link, a picture or worse.
 
 Parameters with a widget key are restored into session state once per session and written back
-as the controls move; the others (`hide`, `step`) are read on every run and left in the address
-as the link gave them. `room` is the class room's, read by `demo.classroom_page`.
+as the controls move; the others (`hide`, `step`, `lang`) are read on every run and left in the
+address as the link gave them. `room` is the class room's, read by `demo.classroom_page`.
+
+A problem is a message with the parameter's name in backticks (`{name}`), translated into the
+page's language where it is reported (`parse`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import streamlit as st
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.manifest import LOSS_TITLES
+from demo.i18n import LANGUAGES, N_, _
 
 DEFAULT_CLASSES = ("airplane", "cat", "ship", "dog")
 EMPTY = "empty"  # a quadrant choice: no object, a flat grey tile
@@ -44,12 +48,15 @@ MOST_HIDE_CHARACTERS = 200
 
 class Refused(ValueError):
     """A value a parameter may not hold. `problem` says what it may hold (it never quotes the
-    value); `instead` is what to use in its place, None for the parameter's default."""
+    value): a message whose `{name}` is the parameter's name, its other placeholders filled from
+    `fields`, translated where it is reported; `instead` is what to use in its place, None for
+    the parameter's default."""
 
-    def __init__(self, problem: str, instead: object = None):
+    def __init__(self, problem: str, instead: object = None, **fields: object):
         super().__init__(problem)
         self.problem = problem
         self.instead = instead
+        self.fields = fields
 
 
 @dataclass(frozen=True)
@@ -74,13 +81,13 @@ class Param:
 def one_of(raw: str, choices) -> str:
     if raw in choices:
         return raw
-    raise Refused(f"is not one of {', '.join(choices)}")
+    raise Refused(N_("`{name}` is not one of {choices}"), choices=", ".join(choices))
 
 
-def whole_number(raw: str, low: int, high: int, problem: str) -> int:
+def whole_number(raw: str, low: int, high: int, problem: str, **fields: object) -> int:
     if WHOLE_NUMBER.fullmatch(raw) and low <= int(raw) <= high:
         return int(raw)
-    raise Refused(problem)
+    raise Refused(problem, **fields)
 
 
 def parse_class(raw: str, limits: Limits) -> str:
@@ -89,17 +96,18 @@ def parse_class(raw: str, limits: Limits) -> str:
 
 def parse_sample(raw: str, limits: Limits) -> int:
     """Any whole number: it is taken modulo the class's gallery size once the class is known."""
-    return whole_number(raw, 0, 10**9, "is not a whole number")
+    return whole_number(raw, 0, 10**9, N_("`{name}` is not a whole number"))
 
 
 def parse_threshold(raw: str, limits: Limits) -> float:
     if DECIMAL.fullmatch(raw) and 0.0 <= float(raw) <= 1.0:
         return round(float(raw), 2)
-    raise Refused("is not a number from 0 to 1")
+    raise Refused(N_("`{name}` is not a number from 0 to 1"))
 
 
 def parse_top_k(raw: str, limits: Limits) -> int:
-    return whole_number(raw, 0, MOST_TOP_K, f"is not a whole number from 0 to {MOST_TOP_K}")
+    problem = N_("`{name}` is not a whole number from 0 to {most}")
+    return whole_number(raw, 0, MOST_TOP_K, problem, most=MOST_TOP_K)
 
 
 def parse_family(raw: str, limits: Limits) -> str:
@@ -110,6 +118,10 @@ def parse_view(raw: str, limits: Limits) -> str:
     return one_of(OLD_VIEWS.get(raw, raw), VIEWS)
 
 
+def parse_language(raw: str, limits: Limits) -> str:
+    return one_of(raw.lower(), tuple(LANGUAGES))
+
+
 def parse_hidden(raw: str, limits: Limits) -> frozenset[str]:
     """The known names of a comma-separated list, in any case; unknown names are refused,
     the known ones kept."""
@@ -117,18 +129,25 @@ def parse_hidden(raw: str, limits: Limits) -> frozenset[str]:
     names = [name for name in names if name]
     known = frozenset(name for name in names if name in HIDEABLE)
     if len(known) < len(names) or len(raw) > MOST_HIDE_CHARACTERS:
-        raise Refused(f"may only list {', '.join(HIDEABLE)}", instead=known)
+        raise Refused(
+            N_("`{name}` may only list {names}"), instead=known, names=", ".join(HIDEABLE)
+        )
     return known
 
 
 def parse_step(raw: str, limits: Limits) -> int:
     """A step 1..count; one out of range opens the nearest, one that is not a number the first."""
     if not SIGNED_WHOLE_NUMBER.fullmatch(raw):
-        raise Refused("is not a whole number; the lesson starts at step 1", instead=1)
+        raise Refused(N_("`{name}` is not a whole number; the lesson starts at step 1"), instead=1)
     number = int(raw)
     nearest = min(max(number, 1), limits.step_count)
     if nearest != number:
-        raise Refused(f"is not 1..{limits.step_count}; showing step {nearest}", instead=nearest)
+        raise Refused(
+            N_("`{name}` is not 1..{count}; showing step {nearest}"),
+            instead=nearest,
+            count=limits.step_count,
+            nearest=nearest,
+        )
     return number
 
 
@@ -162,6 +181,7 @@ PARAMS = (
     Param("view", "view", parse_view, str, always(ALL_MODELS)),
     Param("hide", None, parse_hidden, write_hidden, always(frozenset())),
     Param("step", None, parse_step, str, always(None)),  # None: the free page, no lesson
+    Param("lang", None, parse_language, str, always(None)),  # None: the browser's language
 )
 BY_NAME = {param.name: param for param in PARAMS}
 
@@ -176,7 +196,7 @@ def parse(name: str, raw: str | None, limits: Limits) -> tuple[object, list[str]
         return param.parse(raw, limits), []
     except Refused as refusal:
         instead = param.default(limits) if refusal.instead is None else refusal.instead
-        return instead, [f"`{name}` {refusal.problem}"]
+        return instead, [_(refusal.problem).format(name=name, **refusal.fields)]
 
 
 def read(name: str, limits: Limits) -> tuple[object, list[str]]:
@@ -241,6 +261,12 @@ def lesson_step(raw: str | None, count: int) -> tuple[int | None, list[str]]:
     """(the lesson step `?step=N` opens, 1..count, or None for the free page; problems). A step
     out of range opens the nearest one; one that is not a number opens the first."""
     return parse("step", raw, Limits(step_count=count))
+
+
+def language() -> str | None:
+    """The language `?lang=` asks for, or None (then the browser's); a bad value is reported
+    with the other parameters read on every run."""
+    return parse("lang", st.query_params.get("lang"), Limits())[0]
 
 
 def write_step(number: int) -> None:

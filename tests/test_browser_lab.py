@@ -57,9 +57,9 @@ def test_every_loss_trains_in_the_lab_at_projector_size(server, chromium):
     ARTIFACTS.mkdir(exist_ok=True)
     page = chromium.new_page(viewport=SCREEN)
     page.goto(f"{server}/?lab=1")
-    page.get_by_role("button", name="Train").wait_for(timeout=180_000)
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=180_000)
     page.wait_for_selector(IDLE, timeout=180_000)
-    train = page.get_by_role("button", name="Train")
+    train = page.get_by_role("button", name="Train", exact=True)
     box = train.bounding_box()
     assert box is not None and box["y"] + box["height"] <= SCREEN["height"]  # above the fold
     page.screenshot(path=str(ARTIFACTS / "lab-start.png"))

@@ -137,3 +137,111 @@ def test_back_and_reload_on_the_teacher_s_page_create_no_room(served, chromium):
     wait_for_text(teacher, "Scan to join")
     assert "Next" in teacher_buttons(teacher)
     assert rooms.normal_code(code) == code
+
+
+# A student's page on a phone: where the question and the choices are, how big, how they are
+# reached (the texts are the label's paragraph, the pills' buttons and their paragraphs).
+PHONE = {"width": 390, "height": 844}
+PHONE_LAYOUT = """() => {
+    const box = node => {
+        const rect = node.getBoundingClientRect();
+        return {text: node.innerText.trim(), top: rect.top, bottom: rect.bottom,
+                height: rect.height, width: rect.width,
+                font: parseFloat(getComputedStyle(node).fontSize)};
+    };
+    const group = document.querySelector('[data-testid="stButtonGroup"]');
+    const label = group.querySelector('[data-testid="stWidgetLabel"]');
+    return {question: box(label.querySelector('p') || label),
+            choices: [...group.querySelectorAll('button')].map(button => ({
+                ...box(button), textFont: parseFloat(getComputedStyle(
+                    button.querySelector('p') || button).fontSize)}))};
+}"""
+FOCUS = """() => {
+    const element = document.activeElement;
+    const shows = node => {
+        const style = getComputedStyle(node);
+        return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
+            || (style.boxShadow && style.boxShadow !== 'none');
+    };
+    return {text: (element.innerText || '').trim(), tag: element.tagName,
+            visible: shows(element)};
+}"""
+
+
+def wait_until(page, condition, seconds: float = 30) -> None:
+    """Let `page` run until `condition()` holds (a store that the page writes to, say)."""
+    for _ in range(int(seconds * 4)):
+        if condition():
+            return
+        page.wait_for_timeout(250)
+    assert condition()
+
+
+def in_language(language: str, message: str) -> str:
+    from demo import i18n
+
+    return i18n.translations(language).gettext(message)
+
+
+def has_catalog(language: str) -> bool:
+    from demo import i18n
+
+    catalog = i18n.LOCALES / language / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    return language == i18n.SOURCE_LANGUAGE or catalog.exists()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_student_s_phone_shows_the_question_above_the_fold_and_answers_by_keyboard(
+    served, chromium, language
+):
+    if not has_catalog(language):
+        pytest.skip(f"no {language} catalog in demo/locales yet")
+    from demo import lesson
+
+    url, store = served
+    teacher, code = start_a_room(chromium.new_context(viewport={"width": 1280, "height": 720}), url)
+    step = lesson.STEPS[0]
+    shown = [in_language(language, choice) for choice in step.question.choices]
+    student = chromium.new_context(viewport=PHONE).new_page()
+    student.goto(f"{url}/?room={code}" + ("" if language == "en" else f"&lang={language}"))
+    student.locator('[data-testid="stButtonGroup"] button').first.wait_for(timeout=90_000)
+    settled(student)
+    layout = student.evaluate(PHONE_LAYOUT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    student.screenshot(path=str(ARTIFACTS / f"room-student-phone-{language}.png"))
+    question, choices = layout["question"], layout["choices"]
+    assert [choice["text"] for choice in choices] == shown
+    for drawn in (question, *choices):  # above the fold of a 390x844 phone, none cut off
+        assert 0 <= drawn["top"] < drawn["bottom"] <= PHONE["height"], drawn
+    assert question["font"] >= 16, question
+    for choice in choices:
+        assert choice["font"] >= 16 and choice["textFont"] >= 16, choice
+        assert choice["height"] >= 44 and choice["width"] >= 44, choice
+    # Tab reaches the choices, the arrows go through every one of them, each showing its focus,
+    # and Space chooses one: the teacher's tally counts it.
+    for _ in range(20):
+        student.keyboard.press("Tab")
+        if student.evaluate(FOCUS)["text"] == shown[0]:
+            break
+    else:
+        pytest.fail("Tab never reached the first choice")
+    for index, text in enumerate(shown):
+        if index:
+            student.keyboard.press("ArrowRight")
+        focused = student.evaluate(FOCUS)
+        assert focused == {"text": text, "tag": "BUTTON", "visible": True}, focused
+    student.keyboard.press("Space")
+    counted = "Your answer is counted (you may change it until the reveal)."
+    wait_for_text(student, in_language(language, counted))
+    settled(student)
+    student.screenshot(path=str(ARTIFACTS / f"room-student-phone-{language}-answered.png"))
+    tally = rooms.TALLY_TEXT.replace("**", "")  # the teacher's page is in English
+    wait_for_text(teacher, tally.format(joined=1, answered=1))
+    assert store.tally(code, 1) == {step.question.choices[-1]: 1}
+    # Enter chooses too: another choice replaces the first answer.
+    student.keyboard.press("ArrowLeft")
+    student.keyboard.press("Enter")
+    settled(student)
+    wait_until(student, lambda: store.tally(code, 1) == {step.question.choices[-2]: 1})
+    student.close()
+    teacher.close()

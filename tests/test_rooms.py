@@ -370,6 +370,54 @@ def test_the_tally_text_is_read_back_from_the_page_s_own_format():
     assert rooms.counts_in_tally_text("**28 answered**") is None
 
 
+JA_TALLY = "**参加 {joined}人 · 回答 {answered}人**"  # the Japanese catalog's TALLY_TEXT
+
+
+@pytest.mark.parametrize(
+    "template", [rooms.TALLY_TEXT, JA_TALLY, "**{answered} answered, {joined} joined**"]
+)
+def test_the_tally_text_is_read_back_in_any_language_s_wording(template):
+    templates = (rooms.TALLY_TEXT, template)
+    text = template.format(joined=31, answered=28)
+    assert rooms.counts_in_tally_text(text, templates) == (31, 28)
+    assert rooms.counts_in_tally_text(f"  {template.format(joined=0, answered=7)}\n", templates)
+    for other in ("**28 answered**", "**31 joined · x answered**", JA_TALLY, "**Step 1 of 9**"):
+        assert rooms.counts_in_tally_text(other, templates) is None
+
+
+def test_the_tally_text_s_wordings_are_the_catalogs_translations(tmp_path):
+    from babel.messages import Catalog, pofile
+
+    from demo import i18n
+
+    catalog = Catalog(locale="ja")
+    catalog.add(rooms.TALLY_TEXT, JA_TALLY)
+    folder = tmp_path / "ja" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.po").open("wb") as target:
+        pofile.write_po(target, catalog)
+    templates = rooms.tally_templates(tmp_path)
+    assert templates == (rooms.TALLY_TEXT, JA_TALLY)
+    assert rooms.counts_in_tally_text(JA_TALLY.format(joined=3, answered=2), templates) == (3, 2)
+    # The page's own catalogs: whatever a page in any language draws is read back by default.
+    for language in i18n.LANGUAGES:
+        catalog_file = i18n.LOCALES / language / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+        if language != i18n.SOURCE_LANGUAGE and not catalog_file.exists():
+            continue
+        drawn = i18n.translations(language).gettext(rooms.TALLY_TEXT)
+        assert rooms.counts_in_tally_text(drawn.format(joined=12, answered=9)) == (12, 9)
+
+
+def test_a_refusal_is_raised_in_english_and_said_in_the_page_s_language():
+    refusal = rooms.pin_refusal(rooms.pin_digest("314159"), "999999", 1)
+    assert str(refusal) == "That is not this room's teacher PIN (3 tries left)."
+    japanese = {refusal.message: "このルームの先生用PINではありません（残り{left}回）。"}
+    assert refusal.text(japanese.get) == "このルームの先生用PINではありません（残り3回）。"
+    full = rooms.room_full(rooms.Limits(students_per_room=30))
+    assert isinstance(full, rooms.RoomLimit) and "already has 30 students" in str(full)
+    assert rooms.RoomError("No free room code; try again.").text(str.upper).startswith("NO FREE")
+
+
 def test_answers_are_validated_encoded_and_counted_per_choice():
     from demo import classroom_page, lesson
 

@@ -35,7 +35,7 @@ UNSAFE = ("evil.example", "<script")
 def test_the_table_lists_every_parameter_once():
     names = [param.name for param in url.PARAMS]
     quadrants = [f"{letter}{quadrant}" for quadrant in range(4) for letter in "cs"]
-    assert names == [*quadrants, "t", "k", "data", "view", "hide", "step"]
+    assert names == [*quadrants, "t", "k", "data", "view", "hide", "step", "lang"]
     keys = [param.key for param in url.PARAMS if param.key]
     assert len(set(keys)) == len(keys)
 
@@ -95,6 +95,10 @@ def test_the_table_lists_every_parameter_once():
         ("step", "abc", 1, True),
         ("step", "²", 1, True),
         ("step", "9" * 5000, 1, True),
+        ("lang", None, None, False),
+        ("lang", "ja", "ja", False),
+        ("lang", "EN", "en", False),
+        ("lang", "fr", None, True),
     ],
 )
 def test_each_parameter_parses_by_hand(name, raw, expected, problem):

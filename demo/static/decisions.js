@@ -43,6 +43,12 @@ function classList(names, text) {
   return line;
 }
 
+// A class as the page shows it: its name in the page's language (`classes` are the English names,
+// the data the page's tests read).
+function shownClass(data, index) {
+  return (data.class_labels || data.classes)[index];
+}
+
 function outputsTable(model, decided, data, rule, text) {
   const table = element("table", { class: "ml-outputs" });
   table.append(element("caption", { class: "ml-hidden" }, text.table_caption.replace("{model}", model.label)));
@@ -56,7 +62,7 @@ function outputsTable(model, decided, data, rule, text) {
     const present = data.truth === null ? null : Boolean(data.truth[index]);
     const outcome = outcomeOf(present, decided[index]);
     const row = element("tr", { "data-outcome": outcome, "data-output": String(value) });
-    row.append(element("th", { scope: "row", class: "ml-class" }, data.classes[index]));
+    row.append(element("th", { scope: "row", class: "ml-class" }, shownClass(data, index)));
     const cell = element("td", { class: "ml-track" });
     const bar = element("span", { class: "ml-bar" });
     bar.style.width = `${(100 * value).toFixed(1)}%`;
@@ -84,7 +90,10 @@ function modelSection(model, data, rule, text) {
   section.append(element("h4", {}, `${model.label} · ${model.title}`));
   section.append(outputsTable(model, decided, data, rule, text));
   const names = data.classes.filter((name, index) => decided[index]);
-  const predicted = classList(names, text);
+  const predicted = classList(
+    data.classes.map((name, index) => shownClass(data, index)).filter((name, index) => decided[index]),
+    text,
+  );
   predicted.setAttribute("data-predicted", names.join(","));
   section.append(predicted);
   if (data.truth !== null) {
@@ -119,9 +128,11 @@ function controls(state, text) {
   if (state.data.controls.includes("threshold")) {
     const label = element("label", { class: "ml-control" });
     label.append(text.threshold + " ");
-    const shown = element("output", { class: "ml-threshold-value" });
+    // The label's first labelable element is the <output>, so the slider is named itself; the
+    // output is for the eye (the slider says its own value).
+    const shown = element("output", { class: "ml-threshold-value", "aria-hidden": "true" });
     const input = element("input", {
-      type: "range", min: "0", max: "1", step: "0.01", class: "ml-threshold",
+      type: "range", min: "0", max: "1", step: "0.01", class: "ml-threshold", "aria-label": text.threshold,
     });
     input.addEventListener("input", () => {
       state.threshold = Number(input.value);
@@ -134,7 +145,7 @@ function controls(state, text) {
     const label = element("label", { class: "ml-control ml-control-small" });
     label.append(text.top_k + " ");
     const input = element("input", {
-      type: "number", min: "0", max: "10", step: "1", class: "ml-top-k",
+      type: "number", min: "0", max: "10", step: "1", class: "ml-top-k", "aria-label": text.top_k,
     });
     input.addEventListener("input", () => {
       const value = Number(input.value);
@@ -190,7 +201,9 @@ export default function (component) {
     state.topK = data.top_k;
   }
   state.told = told;
-  const layout = `${data.controls.join(",")}|${data.truth === null}`;
+  // The inputs are built again when they change, or their words do (the page's language).
+  const words = [data.text.rule, data.text.threshold, data.text.top_k].join("|");
+  const layout = `${data.controls.join(",")}|${data.truth === null}|${words}`;
   if (!state.root || !state.root.isConnected || state.layout !== layout) {
     state.root = element("div", { class: "ml-decisions" });
     state.root.append(controls(state, data.text), element("p"), element("div", { class: "ml-models" }));
