@@ -159,6 +159,7 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
 FOCUS_RING = "outline: 3px solid #0072b2; outline-offset: 2px; border-radius: 4px;"
 COMPACT = (
     "<style>[data-testid='stMainBlockContainer'] {padding-top: 4rem;}"
+    "[data-testid='stImage'] img {image-rendering: pixelated;}"
     "[data-testid='stRadioOption']:has(input:focus-visible),"
     "[data-testid='stCheckbox'] label:has(input:focus-visible),"
     "[data-testid='stSelectbox'] div:has(> input:focus-visible),"
@@ -207,6 +208,7 @@ def configure_page() -> None:
         initial_sidebar_state="collapsed",
     )
     resources.server_sockets_without_nagle()
+    resources.keep_keras_session()
     st.html(COMPACT)
 
 

@@ -290,7 +290,7 @@ def show_composite_view(runs: list[dict], features, data: str) -> None:
         names = ", ".join(term(CLASS_NAMES[i]) for i in present) or _("nothing")
         st.image(
             resources.composite_png(features.shown_pixels[number]),
-            width="content",
+            width=resources.SHOWN_WIDTH,
             alt=_(
                 "Test composite {number}: a 64x64 composite of CIFAR-10 pictures, enlarged; "
                 "its true label set: {classes}."

@@ -319,7 +319,7 @@ def show_composite(composite, step: lesson.Step | None = None, revealed: bool = 
     st.image(
         resources.composite_png(composite),
         caption=_("What the models see (64x64, enlarged)"),
-        width="content",
+        width=resources.SHOWN_WIDTH,
         output_format="PNG",
         alt=composite_alt(step, revealed),
     )

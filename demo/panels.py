@@ -83,12 +83,25 @@ def language_switch() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+# "Random composite" draws one of this many composites, the same ones for every student: a class
+# soon finds each one's predictions, pictures and maps already computed by someone before.
+RANDOM_POOL = 300
+
+
+def pool_composite(index: int, sizes: dict[int, int]) -> list[tuple[int, int]]:
+    """Composite `index` of the pool, by the article's rule: four distinct classes in random
+    quadrants, a random image of each; (class, sample) per quadrant."""
+    rng = np.random.default_rng(index)
+    labels = rng.permutation(len(CLASS_NAMES))[:4]
+    return [(int(label), int(rng.integers(sizes[label]))) for label in labels]
+
+
 def random_composite(sizes: dict[int, int]) -> None:
-    """The article's rule: four distinct classes in random quadrants, random images of each."""
-    rng = np.random.default_rng()
-    for quadrant, label in enumerate(rng.permutation(len(CLASS_NAMES))[:4]):
+    """One of the pool's composites, chosen at random, into the quadrant pickers."""
+    index = int(np.random.default_rng().integers(RANDOM_POOL))
+    for quadrant, (label, sample) in enumerate(pool_composite(index, sizes)):
         st.session_state[f"class_{quadrant}"] = CLASS_NAMES[label]
-        st.session_state[f"sample_{quadrant}"] = int(rng.integers(sizes[label]))
+        st.session_state[f"sample_{quadrant}"] = sample
 
 
 def reset_sample(quadrant: int) -> None:
@@ -289,7 +302,7 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
     st.image(
         resources.composite_png(composite),
         caption=_("What the models see (64x64, enlarged)"),
-        width="content",
+        width=resources.SHOWN_WIDTH,
         output_format="PNG",
         alt=composite_alt(truth),
     )
@@ -370,7 +383,7 @@ def show_activation_maps(composite, predictions: dict, entries: list, cam_class:
             st.image(
                 resources.activation_map_png(composite, prediction.maps[..., cam_class]),
                 caption=_("Where {model} sees “{name}” (output {output})").format(**fields),
-                width="content",
+                width=resources.SHOWN_WIDTH,
                 output_format="PNG",
                 alt=_(
                     "Where {model} sees “{name}”: the composite under its class activation map, "

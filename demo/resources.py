@@ -18,13 +18,15 @@ from PIL import Image
 from core import evaluation
 from core.cam import overlay
 from core.gallery import load_gallery
-from core.images import enlarge
 from core.manifest import MANIFEST_NAME, ManifestError, load_manifest
-from demo import charts, sockets
+from demo import charts, keras_session, sockets
 from demo.i18n import N_, _
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_SCALE = 4  # the 64x64 composite and its activation maps are shown 4x enlarged: 256 pixels
+# Wide on the page: the browser enlarges the 64x64 pictures itself, pixels kept square by the
+# page's style (`image-rendering: pixelated`), so the server encodes and sends a sixteenth.
+SHOWN_WIDTH = 64 * IMAGE_SCALE
 
 
 def models_folder() -> str:
@@ -169,6 +171,12 @@ def freeze_loaded_objects() -> None:
 
 
 @st.cache_resource(show_spinner=False)
+def keep_keras_session() -> bool:
+    """Once per process: no Keras clean-up after every run (see `demo.keras_session`)."""
+    return keras_session.keep_keras_session()
+
+
+@st.cache_resource(show_spinner=False)
 def server_sockets_without_nagle() -> int:
     """Once per process: TCP_NODELAY on the server's sockets (see `demo.sockets`)."""
     return sockets.disable_nagle()
@@ -197,7 +205,7 @@ def load_json(path: str):
         return None
 
 
-@st.cache_resource(show_spinner=False, max_entries=1024)
+@st.cache_resource(show_spinner=False, max_entries=2048)
 def predict_group(_predictor, signature: tuple, composite: np.ndarray, group: str) -> dict:
     """The predictions of one group of models (a family of training data) for one composite:
     computed once per process and shared, read-only, by every session that shows it."""
@@ -218,7 +226,7 @@ def predict_models(predictor, signature: tuple, composite: np.ndarray, names) ->
 
 
 def png_uri(pixels: np.ndarray) -> str:
-    """The pixels as a PNG data URI (about 20 KB for a 256x256 composite).
+    """The pixels as a PNG data URI (about 8 KB for a 64x64 composite).
 
     Images travel inside the page's own messages rather than as media files kept by one worker:
     a student whose worker died and who reconnects to another one gets whole pictures back (a
@@ -229,17 +237,16 @@ def png_uri(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@st.cache_data(show_spinner=False, max_entries=2048)
 def composite_png(composite: np.ndarray) -> str:
-    """The composite enlarged, as a PNG data URI encoded once per composite."""
-    return png_uri(enlarge(composite, IMAGE_SCALE))
+    """The composite, as a PNG data URI encoded once per composite (shown SHOWN_WIDTH wide)."""
+    return png_uri(np.ascontiguousarray(composite, dtype=np.uint8))
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def activation_map_png(composite: np.ndarray, activation_map: np.ndarray) -> str:
-    """A class activation map over the composite, enlarged, as a PNG data URI. Blending before
-    the (nearest-neighbour) enlargement gives the same pixels for a sixteenth of the work."""
-    return png_uri(enlarge(overlay(composite, activation_map), IMAGE_SCALE))
+    """A class activation map over the composite, as a PNG data URI (shown SHOWN_WIDTH wide)."""
+    return png_uri(overlay(composite, activation_map))
 
 
 @st.cache_data(show_spinner=False)

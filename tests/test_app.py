@@ -369,3 +369,25 @@ def test_the_one_to_four_objects_tab_reads_the_evaluation(fixture_models, monkey
         assert set(by_objects) == {"1", "2", "3", "4"}
         assert f"{by_objects['2']['mean_predicted_labels']:.2f}" in row
     assert markdown_starting(at, "**Exact match on composites with one to four objects**")
+
+
+def test_random_draws_from_the_pool_every_student_shares(fixture_models, monkeypatch):
+    """The article's rule, from a pool the same for every session: a drawn composite is one of
+    the pool's, whose predictions another student's draw may already have computed."""
+    from core.gallery import DEFAULT_PATH, load_gallery
+    from demo import panels
+
+    sizes = {label: len(images) for label, images in load_gallery(str(DEFAULT_PATH)).items()}
+    pool = [panels.pool_composite(index, sizes) for index in range(panels.RANDOM_POOL)]
+    assert pool[7] == panels.pool_composite(7, sizes)  # the same for everyone
+    assert all(len({label for label, _ in picks}) == 4 for picks in pool)  # distinct classes
+    assert len({tuple(picks) for picks in pool}) == panels.RANDOM_POOL
+    at = start(fixture_models, monkeypatch)
+    pool = {tuple(picks) for picks in pool}
+    for _ in range(3):
+        at.button(key="random").click().run()
+        drawn = tuple(
+            (CLASS_NAMES.index(at.session_state[f"class_{q}"]), at.session_state[f"sample_{q}"])
+            for q in range(4)
+        )
+        assert drawn in pool
