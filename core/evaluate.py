@@ -178,7 +178,13 @@ def main(argv=None) -> None:
     parser.add_argument("--models", default="models", help="the folder of models.json")
     parser.add_argument("--data", help="CIFAR-10 folder or tarball (default: Keras' download)")
     parser.add_argument("--seed", type=int, default=data_module.TEST_SEED)
-    parser.add_argument("--composites", type=int, default=data_module.TEST_COMPOSITES)
+    parser.add_argument(
+        "--composites",
+        type=int,
+        default=data_module.TEST_COMPOSITES,
+        help="composites of the headline set; the extra sets hold as many, at most "
+        f"{SUBSET_COMPOSITES:,} each",
+    )
     args = parser.parse_args(argv)
     try:
         manifest = load_manifest(args.models)
@@ -192,7 +198,8 @@ def main(argv=None) -> None:
     source = args.data if args.data is not None else recorded_source(entries[0].run)
     print(f"CIFAR-10 source: {source or 'keras.datasets.cifar10'}")
     _, (x_test, y_test) = data_module.load_cifar10(source)
-    sets = test_sets(x_test, y_test, seed=args.seed, n=args.composites)
+    subset_n = min(SUBSET_COMPOSITES, args.composites)
+    sets = test_sets(x_test, y_test, seed=args.seed, n=args.composites, subset_n=subset_n)
     from core.provenance import describe_source
 
     losses = {entry.name: entry.loss for entry in entries}

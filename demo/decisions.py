@@ -37,6 +37,7 @@ TEXT = {
     "key": N_("Each model's ten outputs; dashed line: the threshold."),
     "predicted": N_("Predicted:"),
     "nothing": N_("nothing"),
+    "separator": N_(", "),  # between the predicted classes
     "exact_match": N_("Exact match:"),
     "yes": N_("yes ✓"),
     "no": N_("no ✗"),

@@ -135,11 +135,14 @@ def english_words(text: str, also: frozenset[str] = frozenset()) -> list[str]:
     """The Latin-letter words of a Japanese page's text that are neither code, an address, nor
     an allowed name (nor one of `also`, such as a room's code)."""
     stripped = CODE.sub(" ", text)
-    return [word for word in WORD.findall(stripped) if word not in ALLOWED_WORDS | also]
+    for name in also:  # a room's code may mix letters and digits: "KG6BS"
+        stripped = stripped.replace(name, " ")
+    return [word for word in WORD.findall(stripped) if word not in ALLOWED_WORDS]
 
 
 def test_the_check_finds_english_and_spares_names():
     assert english_words("Decision threshold: 0.50") == ["Decision", "threshold"]
+    assert english_words("ルーム KG6BS", frozenset({"KG6BS"})) == []
     assert english_words("BCE の判定しきい値は `t=0.50`（softmax）") == []
 
 

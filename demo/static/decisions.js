@@ -37,7 +37,7 @@ function classList(names, text) {
   line.append(element("strong", {}, text.predicted + " "));
   if (!names.length) line.append(element("em", {}, text.nothing));
   names.forEach((name, position) => {
-    if (position) line.append(", ");
+    if (position) line.append(text.separator);
     line.append(element("code", {}, name));
   });
   return line;
