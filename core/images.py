@@ -61,8 +61,23 @@ _CACHE_LOCK = threading.Lock()
 _CACHE: OrderedDict[tuple[str, int, str], np.ndarray | str] = OrderedDict()
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's marker: the page's catalogs hold these
+    """Marks a refusal's message for translation (`demo/i18n.py` extracts it from here)."""
+    return message
+
+
 class ImageError(ValueError):
-    """An uploaded file that cannot be used as an image; the message explains why."""
+    """An uploaded file that cannot be used as an image. `str(error)` says why in English; a
+    page shows `error.text(_)`: its `message` (marked with N_) translated, then filled in with
+    its `values`, as `demo.rooms.RoomError` does."""
+
+    def __init__(self, message: str, **values):
+        self.message, self.values = message, values
+        super().__init__(self.text())
+
+    def text(self, translate=None) -> str:
+        """The refusal in the language of `translate` (a gettext function; default: English)."""
+        return (translate(self.message) if translate else self.message).format(**self.values)
 
 
 def decode_image(
@@ -84,7 +99,7 @@ def _decode(payload: bytes, name: str, max_pixels: int, square: bool):
     from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
     if not payload:
-        raise ImageError(f"{name} is empty (0 bytes).")
+        raise ImageError(N_("{name} is empty (0 bytes)."), name=name)
     PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, MAX_TEXT_BYTES)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -96,12 +111,16 @@ def _decode(payload: bytes, name: str, max_pixels: int, square: bool):
             raise
         except UnidentifiedImageError as error:
             raise ImageError(
-                f"{name} is not an image this demo can read ({', '.join(ACCEPTED_FORMATS)})."
+                N_("{name} is not an image this demo can read ({formats})."),
+                name=name,
+                formats=", ".join(ACCEPTED_FORMATS),
             ) from error
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ImageError(f"{name} is too large to decode safely: {error}") from error
+            message = N_("{name} is too large to decode safely: {error}")
+            raise ImageError(message, name=name, error=str(error)) from error
         except (OSError, ValueError, SyntaxError, EOFError) as error:
-            raise ImageError(f"{name} is damaged or truncated and cannot be decoded.") from error
+            message = N_("{name} is damaged or truncated and cannot be decoded.")
+            raise ImageError(message, name=name) from error
 
 
 def refuse_if_too_large(image, kind: str, name: str, max_pixels: int = MAX_PIXELS) -> None:
@@ -110,16 +129,27 @@ def refuse_if_too_large(image, kind: str, name: str, max_pixels: int = MAX_PIXEL
     width, height = image.size
     if width * height > cap:
         raise ImageError(
-            f"{name} is {width}x{height} pixels; {kind} images over {cap:,} pixels are "
-            "refused. Please upload a smaller image."
+            N_(
+                "{name} is {size} pixels; {kind} images over {cap} pixels are refused. Please "
+                "upload a smaller image."
+            ),
+            name=name,
+            size=f"{width}x{height}",
+            kind=kind,
+            cap=f"{cap:,}",
         )
     # A TIFF tile is decoded whole, even where it reaches far beyond the image.
     tags = getattr(image, "tag_v2", None) or {}
     tile = (tags.get(TILE_WIDTH_TAG) or 0, tags.get(TILE_LENGTH_TAG) or 0)
     if tile[0] * tile[1] > cap:
         raise ImageError(
-            f"{name} is stored in TIFF tiles of {tile[0]}x{tile[1]} pixels; tiles over "
-            f"{cap:,} pixels are refused. Please save it without tiles or as a PNG."
+            N_(
+                "{name} is stored in TIFF tiles of {size} pixels; tiles over {cap} pixels are "
+                "refused. Please save it without tiles or as a PNG."
+            ),
+            name=name,
+            size=f"{tile[0]}x{tile[1]}",
+            cap=f"{cap:,}",
         )
 
 
@@ -257,20 +287,20 @@ def load_upload(payload: bytes, size: int, name: str = "the file") -> np.ndarray
             if outcome is None:
                 outcome = fresh_outcome(payload, size, name)
                 remember(key, outcome)
-    if isinstance(outcome, str):
-        raise ImageError(outcome)
+    if isinstance(outcome, ImageError):
+        raise ImageError(outcome.message, **outcome.values)
     return outcome.copy()
 
 
-def fresh_outcome(payload: bytes, size: int, name: str) -> np.ndarray | str:
-    """Decode (the caller holds the lock): the size x size pixels, or the refusal's message."""
+def fresh_outcome(payload: bytes, size: int, name: str) -> np.ndarray | ImageError:
+    """Decode (the caller holds the lock): the size x size pixels, or the refusal."""
     try:
         return fit_square(_decode(payload, name, MAX_PIXELS, square=True), size)
     except ImageError as error:
-        return str(error)
+        return ImageError(error.message, **error.values)  # without the traceback it holds
 
 
-def cached(key: tuple[str, int, str]) -> np.ndarray | str | None:
+def cached(key: tuple[str, int, str]) -> np.ndarray | ImageError | None:
     """The kept outcome for `key`, marked as recently used, or None."""
     with _CACHE_LOCK:
         outcome = _CACHE.get(key)
@@ -279,7 +309,7 @@ def cached(key: tuple[str, int, str]) -> np.ndarray | str | None:
         return outcome
 
 
-def remember(key: tuple[str, int, str], outcome: np.ndarray | str) -> None:
+def remember(key: tuple[str, int, str], outcome: np.ndarray | ImageError) -> None:
     """Keep an outcome, forgetting the least recently used beyond `CACHED_UPLOADS`."""
     with _CACHE_LOCK:
         _CACHE[key] = outcome

@@ -22,6 +22,7 @@ from core.kinds import KINDS
 from demo import (
     classroom_page,
     i18n,
+    keys,
     lab_page,
     lesson,
     lesson_page,
@@ -272,9 +273,9 @@ def lesson_view(context: PageContext) -> None:
 # (the address parameter that selects a view, the view): the first one in the address draws the
 # page; with none of them, the free page does.
 ROUTES = (
-    ("room", classroom_page.show_room),
+    (keys.ROOM_VIEW, classroom_page.show_room),
     ("step", lesson_view),
-    ("lab", lab_page.show_lab),
+    (keys.LAB_VIEW, lab_page.show_lab),
 )
 
 

@@ -34,10 +34,10 @@ import time
 
 import streamlit as st
 
-from demo import charts, i18n, lesson, lesson_page, rooms
+from demo import charts, i18n, keys, lesson, lesson_page, rooms
 from demo.i18n import N_, _
 
-FOLLOW_EVERY = "2s"  # how often a student's page looks for the teacher's changes
+FOLLOW_EVERY = keys.FOLLOW_EVERY  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
 RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
@@ -425,7 +425,7 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
 
 
 def answer(room_store_, code: str, step: lesson.Step, number: int, student: str) -> None:
-    choice = st.session_state.get(f"room_guess_{number}")
+    choice = st.session_state.get(keys.room_guess(number))
     if choice and valid(step, choice):
         room_store_.answer(code, number, student, encode(choice))
 
@@ -491,7 +491,7 @@ def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
     stored = room_store_.answer_of(room.code, room.step, student) if step.question else None
     stored = decode(step, stored) if step.question else None
     if step.question and not room.revealed:
-        key = f"room_guess_{room.step}"
+        key = keys.room_guess(room.step)
         if key not in st.session_state and stored is not None:
             st.session_state[key] = stored
         st.pills(
@@ -535,7 +535,7 @@ def show_room(context) -> None:
 def room_page(context) -> None:
     room_store_ = store()
     browser = browser_id(room_store_.secret())
-    requested = st.query_params.get("room", "")
+    requested = st.query_params.get(keys.ROOM_VIEW, "")
     if requested.strip().lower() == "new":
         start_page(room_store_, browser)
         return

@@ -20,11 +20,13 @@ import streamlit as st
 
 from core.data import CLASS_NAMES
 from core.evaluation import OUTCOME_NAMES
-from demo import charts, terms
+from demo import charts, keys, terms
 from demo.i18n import N_, _
 
 STATIC = Path(__file__).resolve().parent / "static"
-RULE = "rule"  # the component's state: {"threshold": float, "top_k": int}, sent by the browser
+RULE = (
+    keys.DECISIONS_RULE
+)  # the component's state: {"threshold": float, "top_k": int}, sent by the browser
 MOST_TOP_K = len(CLASS_NAMES)
 CONTROLS = ("threshold", "topk")
 
@@ -144,14 +146,9 @@ def panel_data(entries, predictions: dict, truth, rule: Rule, controls) -> dict:
     }
 
 
+@st.cache_resource(show_spinner=False)
 def component():
-    """The panel's component, registered again only when its files change."""
-    sources = (STATIC / "decisions.js", STATIC / "decisions.css")
-    return registered_component(tuple(path.stat().st_mtime_ns for path in sources))
-
-
-@st.cache_resource(show_spinner=False, max_entries=1)
-def registered_component(stamps: tuple[int, ...]):
+    """The panel's component, registered once per process (its files are read then)."""
     return st.components.v2.component(
         "multilabel.decisions",
         html='<div class="ml-host"></div>',

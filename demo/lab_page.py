@@ -22,7 +22,7 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD, decide, outcomes
 from core.kinds import KINDS
 from core.lab_features import DEFAULT_PATH, SHOWN_COMPOSITES, load_features
-from demo import charts, i18n, panels, resources
+from demo import charts, i18n, keys, panels, resources
 from demo.context import PageContext
 from demo.i18n import N_, _, ngettext
 from demo.terms import term
@@ -32,7 +32,7 @@ TRAINING_SLOTS = 1  # trainings at once per server process: one core's worth
 WAIT_FOR_SLOT_S = 5.0  # how long a Train press queues for a slot before saying "busy"
 MOST_RUNS = 8  # runs a session keeps side by side
 RUNS_KEY = "lab_runs"
-TRAIN_KEY = "lab_train"  # the Train button's key: bench/classroom.py presses it too
+TRAIN_KEY = keys.LAB_TRAIN  # the Train button's key: bench/ presses it too
 BUSY_MESSAGE = N_("Busy: other students' runs are training right now. Press Train again.")
 # `core.lab`'s optimizer titles that are words, marked so that the catalogs hold them; a title
 # not listed is shown as it is.

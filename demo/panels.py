@@ -4,8 +4,6 @@ UI function returns what the user chose."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import streamlit as st
 
@@ -13,7 +11,7 @@ from core import evaluation
 from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.images import ImageError, load_upload
-from demo import charts, decisions, i18n, resources
+from demo import charts, decisions, i18n, keys, resources
 from demo.i18n import N_, _, ngettext
 from demo.terms import term
 from demo.url import EMPTY, QUADRANT_CHOICES
@@ -179,7 +177,7 @@ def compose_controls(gallery: dict[int, np.ndarray], hidden: set[str]):
         _("🎲 Random composite (4 distinct classes)"),
         on_click=random_composite,
         args=(sizes,),
-        key="random",
+        key=keys.RANDOM_COMPOSITE,
         width="stretch",
     )
     picked = {}
@@ -190,52 +188,6 @@ def compose_controls(gallery: dict[int, np.ndarray], hidden: set[str]):
     return composite_of([picked[q] for q in range(4)], gallery)
 
 
-# `core.images`' refusals (English, "<name> ..."), matched after the file's name and shown in
-# the page's language; a refusal not listed here is shown as `core` wrote it.
-UPLOAD_PROBLEMS = (
-    (r"is empty \(0 bytes\)\.", N_("{name} is empty (0 bytes).")),
-    (
-        r"is not an image this demo can read \((?P<formats>[^()]*)\)\.",
-        N_("{name} is not an image this demo can read ({formats})."),
-    ),
-    (
-        r"is too large to decode safely: (?P<error>.*)",
-        N_("{name} is too large to decode safely: {error}"),
-    ),
-    (
-        r"is damaged or truncated and cannot be decoded\.",
-        N_("{name} is damaged or truncated and cannot be decoded."),
-    ),
-    (
-        r"is (?P<size>[0-9]+x[0-9]+) pixels; (?P<kind>.+) images over (?P<cap>[0-9,]+) pixels "
-        r"are refused\. Please upload a smaller image\.",
-        N_(
-            "{name} is {size} pixels; {kind} images over {cap} pixels are refused. Please "
-            "upload a smaller image."
-        ),
-    ),
-    (
-        r"is stored in TIFF tiles of (?P<size>[0-9]+x[0-9]+) pixels; tiles over (?P<cap>[0-9,]+) "
-        r"pixels are refused\. Please save it without tiles or as a PNG\.",
-        N_(
-            "{name} is stored in TIFF tiles of {size} pixels; tiles over {cap} pixels are "
-            "refused. Please save it without tiles or as a PNG."
-        ),
-    ),
-)
-
-
-def upload_problem(message: str, name: str) -> str:
-    """`core.images`' refusal of the file `name` in the page's language."""
-    if message.startswith(name + " "):
-        rest = message[len(name) + 1 :]
-        for pattern, shown in UPLOAD_PROBLEMS:
-            found = re.fullmatch(pattern, rest, flags=re.DOTALL)
-            if found:
-                return _(shown).format(name=name, **found.groupdict())
-    return message
-
-
 def read_upload(upload, size: int) -> np.ndarray | None:
     """An uploaded file as a size x size RGB array, or None after showing why it is unusable."""
     if upload is None:
@@ -244,7 +196,7 @@ def read_upload(upload, size: int) -> np.ndarray | None:
     try:
         return load_upload(upload.getvalue(), size, name=name)
     except ImageError as error:
-        st.error(upload_problem(str(error), name))
+        st.error(error.text(_))
         return None
 
 
@@ -345,7 +297,7 @@ def decisions_panel(predictions: dict, truth, entries: list, hidden: set[str], o
     the rule the browser sends back once they are still reruns only this part."""
     controls = () if "threshold" in hidden else decisions.CONTROLS
     decisions.decisions_panel(
-        "decisions", entries, predictions, truth, ("threshold", "top_k"), controls
+        keys.DECISIONS, entries, predictions, truth, (keys.THRESHOLD, keys.TOP_K), controls
     )
     if on_change is not None:
         on_change()

@@ -29,6 +29,7 @@ import streamlit as st
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.manifest import LOSS_TITLES
+from demo import keys
 from demo.i18n import LANGUAGES, N_, _
 
 DEFAULT_CLASSES = ("airplane", "cat", "ship", "dog")
@@ -175,8 +176,8 @@ def quadrant_params(quadrant: int) -> tuple[Param, Param]:
 # Every parameter of the address but `room`, which `demo.classroom_page` reads.
 PARAMS = (
     *(param for quadrant in range(4) for param in quadrant_params(quadrant)),
-    Param("t", "threshold", parse_threshold, "{:.2f}".format, always(THRESHOLD)),
-    Param("k", "top_k", parse_top_k, str, always(0)),
+    Param("t", keys.THRESHOLD, parse_threshold, "{:.2f}".format, always(THRESHOLD)),
+    Param("k", keys.TOP_K, parse_top_k, str, always(0)),
     Param("data", "data", parse_family, str, first_family),
     Param("view", "view", parse_view, str, always(ALL_MODELS)),
     Param("hide", None, parse_hidden, write_hidden, always(frozenset())),

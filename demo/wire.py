@@ -6,7 +6,7 @@ and read what the server sends back until `script_finished`.
     socket = await wire.connect("127.0.0.1", 8501, "; ".join(cookies))
     page = wire.Session(socket, query="c0=frog&s0=3")
     status = await page.run()                         # the page's first run
-    await page.interact(page.widgets["random"], trigger=True)
+    await page.interact(page.widgets[keys.RANDOM_COMPOSITE], trigger=True)
 
 Only what Streamlit itself depends on (websockets and Streamlit's protobufs) is used, so this
 runs wherever the server runs: `demo.warmup` on a deployed server, `bench/` on a developer's

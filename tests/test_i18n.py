@@ -23,10 +23,13 @@ PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 def extracted() -> dict[str, tuple]:
     """{msgid: message id as Babel writes it (a tuple for plurals)} of the code's messages now."""
     from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
 
     found = {}
-    method_map = [("demo/**.py", "python")]
-    for _, _, message, _, _ in extract_from_dir(REPO, method_map, keywords=KEYWORDS):
+    with (REPO / "babel.cfg").open() as mapping:
+        method_map, options_map = parse_mapping_cfg(mapping)
+    extracting = extract_from_dir(REPO, method_map, options_map, keywords=KEYWORDS)
+    for _, _, message, _, _ in extracting:
         found[message[0] if isinstance(message, tuple) else message] = message
     return found
 
