@@ -23,6 +23,7 @@ import os
 import pickle
 import tarfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -451,15 +452,262 @@ def object_tiles(images, labels, n: int, rng: np.random.Generator, objects=None)
     return tiles, y, np.where(occupied, classes, -1), counts
 
 
+# ---------------------------------------------------------------------------------------------
+# Objects anywhere: any size, any place, on backgrounds without a class
+# ---------------------------------------------------------------------------------------------
+
+ANYWHERE = "anywhere"
+COMPOSITE_KINDS = (FOUR_DISTINCT, ONE_TO_FOUR, ANYWHERE)
+# How objects are laid out in a composite of objects anywhere. "fill": one object enlarged to the
+# whole 64x64 frame; "single": one object of SINGLE_SIZES pixels somewhere; "scattered": two to
+# four smaller objects anywhere; "grid": the article's 2x2 grid of four distinct classes.
+FILL, SINGLE, SCATTERED, GRID = "fill", "single", "scattered", "grid"
+LAYOUTS = (FILL, SINGLE, SCATTERED, GRID)
+LAYOUT_SHARES = (0.3, 0.2, 0.3, 0.2)  # the training mix, in LAYOUTS order
+SINGLE_SIZES = (24, 56)  # smallest and largest side of a single object, pixels
+SCATTERED_SIZES = {2: (20, 40), 3: (18, 34), 4: (16, 30)}  # sides by number of objects
+MIN_VISIBLE = 0.7  # the share of an object's pixels that no later object may cover
+PLACEMENT_TRIES = 64  # rounds of drawing new places before falling back to the quadrants
+MAX_OBJECTS = 4
+
+
+@dataclass(frozen=True)
+class Scenes:
+    """Composites of objects anywhere, with what was placed where.
+
+    x: uint8 (n, 64, 64, 3); y: float32 multi-hot (n, 10) of the classes placed; classes: int
+    (n, 4), -1 for an unused slot; boxes: int (n, 4, 3) as (top, left, side) in pixels, -1 for
+    an unused slot, painted in slot order; layouts: int (n,) indices into LAYOUTS.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: np.ndarray
+    boxes: np.ndarray
+    layouts: np.ndarray
+
+    @property
+    def counts(self) -> np.ndarray:
+        return (self.classes >= 0).sum(axis=1)
+
+
+def make_anywhere_composites(
+    images: np.ndarray,
+    labels: np.ndarray,
+    n: int,
+    seed,
+    *,
+    layouts: np.ndarray | str | None = None,
+    counts: np.ndarray | None = None,
+    augment: bool = False,
+) -> Scenes:
+    """Draw `n` composites whose CIFAR objects have any size and place.
+
+    Each composite follows one layout of LAYOUTS: `layouts` gives them (indices, or one name for
+    all); by default they are drawn in LAYOUT_SHARES. Scattered composites hold `counts` objects
+    (2..4; default uniform). The classes of one composite are distinct, so the label names
+    exactly one class per object. Objects are resized bilinearly and painted in slot order on a
+    background of a flat colour, a two-colour gradient or smooth noise; scattered objects are
+    placed so that every object keeps at least MIN_VISIBLE of its pixels. With `augment`, every
+    object is flipped left-right at random. The same seed gives byte-identical arrays.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}.")
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (TILE_SIZE, TILE_SIZE, 3):
+        raise ValueError(f"images must have shape (N, 32, 32, 3), got {images.shape}.")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    layout = _layout_indices(layouts, n, rng)
+    count = _object_counts(layout, counts, rng)
+    present = np.arange(MAX_OBJECTS)[None, :] < count[:, None]
+    chosen = np.argsort(rng.random((n, NUM_CLASSES)), axis=1)[:, :MAX_OBJECTS]
+    sources = images[sample_image_indices(labels, chosen, rng)]
+    if augment:
+        flip = rng.random((n, MAX_OBJECTS)) < 0.5
+        sources = np.where(flip[..., None, None, None], sources[:, :, :, ::-1], sources)
+    boxes = _place_objects(layout, count, rng)
+    canvas = _backgrounds(n, rng)
+    for slot in range(MAX_OBJECTS):
+        _paint(canvas, sources[:, slot], boxes[:, slot], present[:, slot])
+    classes = np.where(present, chosen, -1)
+    y = np.zeros((n, NUM_CLASSES), dtype=np.float32)
+    rows, slots = np.nonzero(present)
+    y[rows, classes[rows, slots]] = 1.0
+    x = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    return Scenes(x, y, classes, np.where(present[..., None], boxes, -1), layout)
+
+
+def _layout_indices(layouts, n: int, rng: np.random.Generator) -> np.ndarray:
+    if layouts is None:
+        return rng.choice(len(LAYOUTS), size=n, p=LAYOUT_SHARES)
+    if isinstance(layouts, str):
+        if layouts not in LAYOUTS:
+            raise ValueError(f"A layout is one of {', '.join(LAYOUTS)}; got {layouts!r}.")
+        return np.full(n, LAYOUTS.index(layouts))
+    layout = np.asarray(layouts, dtype=np.int64).reshape(-1)
+    if len(layout) != n or ((layout < 0) | (layout >= len(LAYOUTS))).any():
+        raise ValueError(f"layouts must hold {n} indices into {LAYOUTS}.")
+    return layout
+
+
+def _object_counts(layout: np.ndarray, counts, rng: np.random.Generator) -> np.ndarray:
+    """Objects per composite: 1 for fill and single, 4 for the grid, 2..4 when scattered."""
+    scattered = layout == LAYOUTS.index(SCATTERED)
+    if counts is None:
+        counts = rng.integers(2, MAX_OBJECTS + 1, size=len(layout))
+    counts = np.broadcast_to(np.asarray(counts, dtype=np.int64), layout.shape)
+    if ((counts[scattered] < 2) | (counts[scattered] > MAX_OBJECTS)).any():
+        raise ValueError("A scattered composite holds 2 to 4 objects.")
+    single = np.isin(layout, [LAYOUTS.index(FILL), LAYOUTS.index(SINGLE)])
+    return np.where(single, 1, np.where(scattered, counts, MAX_OBJECTS))
+
+
+def _place_objects(layout: np.ndarray, count: np.ndarray, rng) -> np.ndarray:
+    """(n, 4, 3) boxes (top, left, side) for every slot; slots past `count` are unused."""
+    n = len(layout)
+    boxes = np.zeros((n, MAX_OBJECTS, 3), dtype=np.int64)
+    boxes[:, :, 2] = TILE_SIZE
+    grid = layout == LAYOUTS.index(GRID)
+    corners = np.array([(0, 0), (0, TILE_SIZE), (TILE_SIZE, 0), (TILE_SIZE, TILE_SIZE)])
+    boxes[grid, :, :2] = corners
+    fill = layout == LAYOUTS.index(FILL)
+    boxes[fill, 0] = (0, 0, COMPOSITE_SIZE)
+    single = np.flatnonzero(layout == LAYOUTS.index(SINGLE))
+    sides = rng.integers(SINGLE_SIZES[0], SINGLE_SIZES[1] + 1, size=len(single))
+    boxes[single, 0, 2] = sides
+    boxes[single, 0, :2] = _random_corners(sides[:, None], rng)[:, 0]
+    scattered = np.flatnonzero(layout == LAYOUTS.index(SCATTERED))
+    boxes[scattered] = _scatter(count[scattered], rng)
+    return boxes
+
+
+def _random_corners(sides: np.ndarray, rng) -> np.ndarray:
+    """Uniform (top, left) corners that keep boxes of these sides inside the frame."""
+    room = COMPOSITE_SIZE - sides + 1
+    return np.floor(rng.random(sides.shape + (2,)) * room[..., None]).astype(np.int64)
+
+
+def _scatter(count: np.ndarray, rng) -> np.ndarray:
+    """Boxes for scattered composites, drawn again until every object is visible enough."""
+    boxes = np.zeros((len(count), MAX_OBJECTS, 3), dtype=np.int64)
+    low = np.array([SCATTERED_SIZES.get(c, (16, 16))[0] for c in range(MAX_OBJECTS + 1)])
+    high = np.array([SCATTERED_SIZES.get(c, (16, 16))[1] for c in range(MAX_OBJECTS + 1)])
+    sides = rng.integers(low[count][:, None], high[count][:, None] + 1, size=(len(count), 4))
+    boxes[:, :, 2] = sides
+    present = np.arange(MAX_OBJECTS)[None, :] < count[:, None]
+    pending = np.arange(len(count))
+    for _ in range(PLACEMENT_TRIES):
+        if len(pending) == 0:
+            return boxes
+        boxes[pending, :, :2] = _random_corners(sides[pending], rng)
+        visible = visible_fractions(boxes[pending], present[pending])
+        pending = pending[(visible < MIN_VISIBLE).any(axis=1)]
+    # What is left is placed one object per quadrant, where nothing overlaps.
+    quadrant_sides = np.minimum(sides[pending], TILE_SIZE)
+    corners = np.array([(0, 0), (0, TILE_SIZE), (TILE_SIZE, 0), (TILE_SIZE, TILE_SIZE)])
+    offsets = np.floor(
+        rng.random(quadrant_sides.shape + (2,)) * (TILE_SIZE - quadrant_sides + 1)[..., None]
+    )
+    boxes[pending, :, :2] = corners[None] + offsets.astype(np.int64)
+    boxes[pending, :, 2] = quadrant_sides
+    return boxes
+
+
+def box_masks(boxes: np.ndarray) -> np.ndarray:
+    """(..., 64, 64) bool: which pixels each (top, left, side) box covers."""
+    boxes = np.asarray(boxes)
+    pixels = np.arange(COMPOSITE_SIZE)
+    top, left, side = (boxes[..., i, None] for i in range(3))
+    rows = (pixels >= top) & (pixels < top + side)
+    cols = (pixels >= left) & (pixels < left + side)
+    return rows[..., :, None] & cols[..., None, :]
+
+
+def visible_fractions(boxes: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(n, 4) share of each present object's pixels that no later slot paints over (1 if absent).
+
+    Objects are painted in slot order, so object j is covered by the union of slots j+1.. .
+    """
+    masks = box_masks(boxes) & present[:, :, None, None]
+    later = np.flip(np.cumsum(np.flip(masks, axis=1), axis=1), axis=1) - masks
+    own = masks.sum(axis=(2, 3))
+    seen = (masks & (later == 0)).sum(axis=(2, 3))
+    return np.where(present, seen / np.maximum(own, 1), 1.0)
+
+
+def _backgrounds(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 64, 64, 3) float32 backgrounds: a flat colour, a linear gradient or smooth noise."""
+    kind = rng.integers(0, 3, size=n)
+    first = rng.integers(0, 256, size=(n, 3)).astype(np.float32)
+    second = rng.integers(0, 256, size=(n, 3)).astype(np.float32)
+    grey = rng.random(n) < 0.3
+    first[grey] = first[grey][:, :1]
+    angle = rng.random(n) * 2 * np.pi
+    pixels = (np.arange(COMPOSITE_SIZE, dtype=np.float32) + 0.5) / COMPOSITE_SIZE - 0.5
+    along = (
+        np.cos(angle)[:, None, None] * pixels[None, None, :]
+        + np.sin(angle)[:, None, None] * pixels[None, :, None]
+    )
+    share = np.clip(along / np.sqrt(0.5) + 0.5, 0.0, 1.0)[..., None]
+    gradient = first[:, None, None] * (1 - share) + second[:, None, None] * share
+    coarse = rng.integers(0, 256, size=(n, 4, 4, 3)).astype(np.float32)
+    noise = _resize_bilinear(coarse, COMPOSITE_SIZE) + rng.normal(0, 8, size=(n, 64, 64, 3))
+    flat = np.broadcast_to(first[:, None, None], gradient.shape)
+    out = np.where((kind == 0)[:, None, None, None], flat, gradient)
+    return np.where((kind == 2)[:, None, None, None], noise, out).astype(np.float32)
+
+
+def _resize_bilinear(images: np.ndarray, side: int) -> np.ndarray:
+    """(n, h, h, c) -> (n, side, side, c) float32, bilinear with pixel centres aligned."""
+    n = images.shape[0]
+    canvas = np.zeros((n, side, side, images.shape[3]), dtype=np.float32)
+    _paint(canvas, images, np.tile([0, 0, side], (n, 1)), np.ones(n, bool))
+    return canvas
+
+
+def _paint(canvas, sources, boxes, present) -> None:
+    """Paint each square source, resized bilinearly to its box's side, into `canvas` in place."""
+    n, height = sources.shape[0], sources.shape[1]
+    if n == 0:
+        return
+    top, left, side = (boxes[:, i].astype(np.float32) for i in range(3))
+    pixels = np.arange(canvas.shape[1], dtype=np.float32) + 0.5
+    scale = height / side
+    rows = (pixels[None, :] - top[:, None]) * scale[:, None] - 0.5
+    cols = (pixels[None, :] - left[:, None]) * scale[:, None] - 0.5
+    row0, row_weight = _bilinear_axis(rows)
+    col0, col_weight = _bilinear_axis(cols)
+    index = np.arange(n)[:, None, None]
+    source = sources.astype(np.float32)
+    resized = 0.0
+    for dr, wr in ((0, 1 - row_weight), (1, row_weight)):
+        for dc, wc in ((0, 1 - col_weight), (1, col_weight)):
+            r = np.clip(row0 + dr, 0, height - 1)[:, :, None]
+            c = np.clip(col0 + dc, 0, height - 1)[:, None, :]
+            resized = resized + source[index, r, c] * (wr[:, :, None] * wc[:, None, :])[..., None]
+    inside = box_masks(boxes) & np.asarray(present)[:, None, None]
+    canvas[inside] = resized[inside]
+
+
+def _bilinear_axis(coordinates: np.ndarray):
+    """The lower sample index and the upper sample's weight (the caller clamps the indices)."""
+    lower = np.floor(coordinates)
+    weight = (coordinates - lower).astype(np.float32)
+    return lower.astype(np.int64), weight
+
+
 def draw_composites(images, labels, n: int, seed, kind: str = FOUR_DISTINCT):
-    """(x, y) of `n` composites of either kind: the article's four distinct classes, or one to
-    four objects with empty quadrants."""
+    """(x, y) of `n` composites of any kind: the article's four distinct classes, one to four
+    objects with empty quadrants, or objects anywhere (`make_anywhere_composites`)."""
     if kind == FOUR_DISTINCT:
         x, y, _ = make_composites(images, labels, n, seed)
     elif kind == ONE_TO_FOUR:
         x, y, _, _ = make_object_composites(images, labels, n, seed)
+    elif kind == ANYWHERE:
+        scenes = make_anywhere_composites(images, labels, n, seed)
+        x, y = scenes.x, scenes.y
     else:
-        raise ValueError(f"composites are {FOUR_DISTINCT!r} or {ONE_TO_FOUR!r}, got {kind!r}.")
+        raise ValueError(f"composites are one of {', '.join(COMPOSITE_KINDS)}; got {kind!r}.")
     return x, y
 
 
@@ -507,9 +755,11 @@ def fresh_composites(
     kind: str = FOUR_DISTINCT,
 ):
     """A `keras.utils.PyDataset` drawing new composites every epoch from one (training) split:
-    four distinct classes (the article's) or, with `kind="one-to-four"`, one to four objects.
+    four distinct classes (the article's), one to four objects (`kind="one-to-four"`) or objects
+    anywhere (`kind="anywhere"`).
 
-    With `augment`, every tile is flipped at random and shifted by up to `max_shift` pixels.
+    With `augment`, every tile is flipped at random and shifted by up to `max_shift` pixels (an
+    object placed anywhere is flipped; its random size and place already move it).
     `workers` threads prepare batches ahead of the model (one keeps up with a 2-core CPU).
 
     Batch `b` of epoch `e` comes from `numpy.random.default_rng([seed, e, b])`, so a resumed run
@@ -527,6 +777,9 @@ def fresh_composites(
         def __getitem__(self, index):
             size = min(batch_size, composites_per_epoch - index * batch_size)
             rng = np.random.default_rng([seed, self.epoch, index])
+            if kind == ANYWHERE:
+                scenes = make_anywhere_composites(images, labels, size, rng, augment=augment)
+                return scenes.x, scenes.y
             if kind == ONE_TO_FOUR:
                 tiles, y, _, _ = object_tiles(images, labels, size, rng)
             else:

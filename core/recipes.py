@@ -22,8 +22,9 @@ LENGTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(epochs?|min)\s*$")
 class TrainConfig:
     loss: str = "bce"  # a kind of `core.kinds.KINDS`: "bce" (sigmoids, summed binary
     # cross-entropy), "cce" (sigmoids, categorical cross-entropy: the article's), "softmax", ...
-    composites: str = data_module.FOUR_DISTINCT  # "four-distinct" (the article's) or
-    # "one-to-four" (one to four objects, the other quadrants empty)
+    composites: str = data_module.FOUR_DISTINCT  # "four-distinct" (the article's),
+    # "one-to-four" (one to four objects, the other quadrants empty) or "anywhere" (objects of
+    # any size at any place, a mix of layouts that includes the article's grid)
     recipe: str = FAST  # "fast" (fresh composites, one-cycle AdamW) or "article" (fixed set, SGD)
     epochs: int | None = 8  # run length in passes of `composites_per_epoch` composites, or ...
     minutes: float | None = None  # ... in minutes of training: the fast recipe's learning rate
@@ -49,10 +50,9 @@ class TrainConfig:
 
     def __post_init__(self):
         kind_of(self.loss)  # raises ValueError naming the known losses
-        if self.composites not in (data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR):
-            raise ValueError(
-                f"composites must be four-distinct or one-to-four: {self.composites!r}"
-            )
+        if self.composites not in data_module.COMPOSITE_KINDS:
+            kinds = ", ".join(data_module.COMPOSITE_KINDS)
+            raise ValueError(f"composites must be one of {kinds}: {self.composites!r}")
         if self.recipe not in (FAST, ARTICLE):
             raise ValueError(f"recipe must be '{FAST}' or '{ARTICLE}', got {self.recipe!r}.")
         if self.precision not in ("auto", "bfloat16", "float32"):

@@ -233,9 +233,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, str, int]:
     )
     parser.add_argument(
         "--composites",
-        choices=[data_module.FOUR_DISTINCT, data_module.ONE_TO_FOUR],
+        choices=list(data_module.COMPOSITE_KINDS),
         default=data_module.FOUR_DISTINCT,
-        help="the article's four distinct classes, or one to four objects",
+        help="the article's four distinct classes, one to four objects, or objects anywhere",
     )
     parser.add_argument(
         "--recipe",
