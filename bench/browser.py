@@ -1,13 +1,14 @@
-"""A simulated student's browser: a `demo.wire` session that counts what goes wrong on the page
-(exception elements, error messages, runs that did not finish, images that were not served)
+"""A simulated student's browser: a `demo.serve.wire` session that counts what goes wrong on the
+page (exception elements, error messages, runs that did not finish, images that were not served)
 and reads the few things the benchmark looks for there (the lab's busy message, the teacher's
 count of answers)."""
 
 from __future__ import annotations
 
 from bench.tally import STUDENT_WORKER, Tally
-from demo import keys, wire
+from demo import keys
 from demo.rooms import counts_in_tally_text
+from demo.serve import wire
 
 ANSWER_TIMEOUT = 60.0  # seconds without `script_finished` before an interaction counts as lost
 ERROR_ALERT = 1  # Alert.Format.ERROR: st.error

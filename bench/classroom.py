@@ -10,7 +10,7 @@
 
 The benchmark starts the server itself on a free loopback port and stops it at the end
 (`bench.server`). Each student speaks Streamlit's websocket protocol as a browser does
-(`demo.wire`, which `demo.warmup` uses too) and finds the page's widgets by the keys the page
+(`demo.serve.wire`, which `demo.warmup` uses too) and finds the page's widgets by the keys the page
 draws them with (`demo.keys`). A class on the free page (`bench.students`) loads the page,
 clicks "Random composite" and moves the threshold; a threshold the browser decides alone sends
 nothing and is reported as "in the browser" with its count. Errors: exception elements, runs

@@ -6,7 +6,7 @@ students pressing Train at once does to a cheap request running beside them.
 1. One run: `core.lab.train_last_layer` on the shipped features, each loss in turn, measured
    with the process's CPU clock (every thread counted), so the figure is core-seconds.
 2. A class: `--students` threads each press Train once through the page's training slots
-   (`demo.lab_page.train_when_free`, whose waiting releases the GIL), while one more thread
+   (`demo.app_pages.lab.train_when_free`, whose waiting releases the GIL), while one more thread
    times a small NumPy request every 10 ms: its slowest answer is what the rest of a page waits.
 """
 
@@ -35,7 +35,7 @@ def one_run_seconds(features, runs: int) -> list[float]:
 
 def class_pressing_train(features, students: int) -> dict:
     """Trained, refused as busy, and the slowest and median beside-request time in seconds."""
-    from demo import lab_page
+    from demo.app_pages import lab as lab_page
 
     slots = threading.BoundedSemaphore(lab_page.TRAINING_SLOTS)
     lab_page.training_slots = lambda: slots  # outside Streamlit: the same slots, uncached

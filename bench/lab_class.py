@@ -16,7 +16,8 @@ from bench.browser import open_page
 from bench.server import HOST, served
 from bench.students import THINKING_SECONDS, student
 from bench.tally import Tally
-from demo import keys, wire
+from demo import keys
+from demo.serve import wire
 
 OTHERS = 10  # free-page students beside the lab's, unless --students says
 

@@ -24,7 +24,8 @@ from bench.browser import open_page
 from bench.report import RoomResult
 from bench.server import HOST, redis_server, served
 from bench.tally import Tally
-from demo import keys, lesson, rooms, wire
+from demo import keys, lesson, rooms
+from demo.serve import wire
 
 STEP = 1  # the step the room is on: its question is what the students answer
 CHOICES = lesson.STEPS[STEP - 1].question.choices  # what they pick from, as the page offers it

@@ -23,7 +23,8 @@ from bench.report import ClassResult
 from bench.server import watched
 from bench.tally import Answered, Tally
 from core.data import CLASS_NAMES
-from demo import keys, wire
+from demo import keys
+from demo.serve import wire
 
 if TYPE_CHECKING:
     from streamlit.proto.WidgetStates_pb2 import WidgetState

@@ -8,31 +8,32 @@ widget here renames it for both, and the benchmark never matches a page's wordin
 imports Streamlit or the models: the benchmark and `demo.warmup` import it as plain data.
 
 A widget's key is the `key=` Streamlit is given; the browser sends its state under an id that
-ends with the key (`demo.wire.widget_key`).
+ends with the key (`demo.serve.wire.widget_key`).
 """
 
 from __future__ import annotations
 
-# The address parameters that choose a view (`demo.app.ROUTES`): ?room=CODE, ?lab=1.
+# The address parameters that chose a page before pages had paths (`demo.routes`): ?room=CODE,
+# ?lab=1; `room` still holds the room's code.
 ROOM_VIEW = "room"
 LAB_VIEW = "lab"
 
-# The free page (`demo.panels`)
+# The free page (`demo.ui.panels`)
 RANDOM_COMPOSITE = "random"  # the "Random composite" button
 # The decision threshold and top-k (0 = use the threshold) in session state; the threshold's is
 # also the key of its slider on a page that decides on the server (older commits).
 THRESHOLD = "threshold"
 TOP_K = "top_k"
-# The decisions panel (`demo.decisions`), a component that decides in the browser and sends the
+# The decisions panel (`demo.ui.decisions`), a component that decides in the browser and sends the
 # rule back, debounced, as its state {"rule": {"threshold": ..., "top_k": ...}}.
 DECISIONS = "decisions"
 DECISIONS_RULE = "rule"
 
-# The loss lab (`demo.lab_page`)
+# The loss lab (`demo.app_pages.lab`)
 LAB_TRAIN = "lab_train"  # the Train button
 LAB_BUSY = "Busy: other students' runs are training right now. Press Train again."  # its warning
 
-# A class room (`demo.classroom_page`)
+# A class room (`demo.app_pages.room`)
 ROOM_GUESS = "room_guess_{step}"  # a student's answer to step `step`'s question (st.pills)
 FOLLOW_EVERY = "2s"  # the timer of the fragment by which a student's page follows the teacher
 

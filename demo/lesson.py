@@ -3,7 +3,7 @@
 A step's text may quote figures only through `{placeholders}` filled from the committed
 evaluation JSON (`lesson_facts`); a question's answer is computed from the models' outputs on the
 step's composite or from the loss lab's runs (`QUESTIONS`), never written down.
-`demo.lesson_page` draws a step; nothing here draws, so the steps and the answers are tested as
+`demo.ui.lesson_step` draws a step; nothing here draws, so the steps and the answers are tested as
 plain data and functions.
 
 Every text a step shows is marked with `N_` and translated where it is shown (`_(step.title)`;
@@ -47,7 +47,7 @@ class Step:
     classes: tuple[str, str, str, str]  # per quadrant: a CIFAR-10 class or "empty"
     samples: tuple[int, int, int, int] = (0, 0, 0, 0)  # which gallery image of each class
     models: tuple[str, ...] = ()  # manifest names, shown side by side after the reveal
-    panels: tuple[str, ...] = ()  # what the step shows: see demo.lesson_page.PANELS
+    panels: tuple[str, ...] = ()  # what the step shows: see demo.lesson_step.PANELS
     question: Question | None = None
     cam_class: str | None = None  # the class of the activation-map step
     after: str = ""  # one sentence shown with the answer; {placeholders} too

@@ -12,7 +12,7 @@ draw a link, a picture or worse.
 
 Parameters with a widget key are restored into session state once per session and written back
 as the controls move; the others (`hide`, `step`, `lang`) are read on every run and left in the
-address as the link gave them. `room` is the class room's, read by `demo.classroom_page`.
+address as the link gave them. `room` is the class room's, read by `demo.app_pages.room`.
 
 A problem is a message with the parameter's name in backticks (`{name}`), translated into the
 page's language where it is reported (`parse`).
@@ -173,7 +173,7 @@ def quadrant_params(quadrant: int) -> tuple[Param, Param]:
     )
 
 
-# Every parameter of the address but `room`, which `demo.classroom_page` reads.
+# Every parameter of the address but `room`, which `demo.app_pages.room` reads.
 PARAMS = (
     *(param for quadrant in range(4) for param in quadrant_params(quadrant)),
     Param("t", keys.THRESHOLD, parse_threshold, "{:.2f}".format, always(THRESHOLD)),

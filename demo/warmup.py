@@ -4,8 +4,8 @@ TensorFlow's import and the models' loading.
     python -m demo.warmup 8502 [8503 ...]
 
 Speaks Streamlit's websocket protocol with the libraries Streamlit itself depends on (websockets
-and its protobufs, through `demo.wire`): one session asks for a run of the page and waits until
-the run ends. Exits with status 1, saying why, when a worker does not finish the run in time.
+and its protobufs, through `demo.serve.wire`): one session asks for a run of the page and waits
+until the run ends. Exits with status 1, saying why, when a worker does not finish the run in time.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from demo import wire
+from demo.serve import wire
 
 RUN_TIMEOUT = 300  # seconds: a cold worker imports TensorFlow and compiles the models
 

@@ -22,6 +22,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.data import CLASS_NAMES
+from demo import cache
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 pytestmark = pytest.mark.slow  # every test here starts the app
@@ -110,13 +111,12 @@ def test_a_seventh_manifest_entry_is_shown_without_code_changes(
 
 
 def test_changing_a_class_changes_the_composite_and_predictions(fixture_models, monkeypatch):
-    from demo import resources
 
     at = start(fixture_models, monkeypatch)
     before_image = str(at.get("image")[0].proto)
     before_outputs = decision_panels(at)[0]["models"][0]["outputs"]
     # Predictions are cached per process; start from none, whatever ran before.
-    resources.predict_group.clear()
+    cache.predict_group.clear()
     calls = at.session_state["model_calls"]
     at.selectbox(key="class_0").select("truck").run()
     assert not at.exception
@@ -375,7 +375,7 @@ def test_random_draws_from_the_pool_every_student_shares(fixture_models, monkeyp
     """The article's rule, from a pool the same for every session: a drawn composite is one of
     the pool's, whose predictions another student's draw may already have computed."""
     from core.gallery import DEFAULT_PATH, load_gallery
-    from demo import panels
+    from demo.ui import panels
 
     sizes = {label: len(images) for label, images in load_gallery(str(DEFAULT_PATH)).items()}
     pool = [panels.pool_composite(index, sizes) for index in range(panels.RANDOM_POOL)]

@@ -17,7 +17,8 @@ from bench import report, students  # noqa: E402
 from bench.browser import StudentPage  # noqa: E402
 from bench.server import Load  # noqa: E402
 from bench.tally import Answered, ErrorEvent, Tally  # noqa: E402
-from demo import keys, rooms, wire  # noqa: E402
+from demo import keys, rooms  # noqa: E402
+from demo.serve import wire  # noqa: E402
 
 
 def element_delta(kind: str, fragment_id: str = "", **fields):
@@ -222,7 +223,8 @@ def test_the_lab_table_without_a_single_training_says_so():
 
 
 def test_the_shared_keys_are_the_pages_where_the_page_imports_none_yet():
-    from demo import lab_page, lesson
+    from demo import lesson
+    from demo.app_pages import lab as lab_page
 
     assert keys.LAB_TRAIN == lab_page.TRAIN_KEY
     assert keys.LAB_BUSY == lab_page.BUSY_MESSAGE

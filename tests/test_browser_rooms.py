@@ -10,7 +10,7 @@ from conftest import streamlit_server
 from test_browser import ARTIFACTS, CHROMIUM, IDLE, wait_for_text
 
 from demo import rooms
-from demo.rooms_sqlite import SQLiteStore
+from demo.rooms.sqlite_store import SQLiteStore
 
 pytestmark = [
     pytest.mark.browser,

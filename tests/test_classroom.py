@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import start_app
 
-from demo import classroom_page, lesson, rooms
+from demo import lesson, rooms
+from demo.app_pages import room as classroom_page
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 pytestmark = pytest.mark.slow  # every test here starts the app several times

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from demo.decisions import Rule, clean_rule
+from demo.ui.decisions import Rule, clean_rule
 
 
 @pytest.mark.parametrize(

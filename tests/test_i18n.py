@@ -253,7 +253,7 @@ def test_every_lesson_step_in_japanese_before_and_after_its_reveal(
 
 @pytest.mark.slow
 def test_a_class_room_in_japanese(fixture_models, monkeypatch, tmp_path):
-    from demo import classroom_page
+    from demo.app_pages import room as classroom_page
 
     monkeypatch.setenv("MULTILABEL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("REDIS_URL", raising=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from demo import keras_session
+from demo.serve import keras_session
 
 
 def test_the_clean_up_is_replaced_and_keeps_matplotlib_s(monkeypatch):

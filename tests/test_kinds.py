@@ -45,7 +45,8 @@ def test_a_kind_added_to_the_table_is_a_choice_of_the_trainer(monkeypatch):
 
 
 def test_the_app_names_a_view_for_every_kind():
-    from demo import app, url
+    from demo import url
+    from demo.app_pages import workbench as app
 
     assert set(app.VIEW_NAMES) == set(url.VIEWS) == {url.ALL_MODELS, *KINDS}
     assert app.VIEW_NAMES["mse"] == "MSE only"

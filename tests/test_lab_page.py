@@ -9,7 +9,7 @@ import pytest
 from conftest import start_app
 
 from core.kinds import KINDS
-from demo import lab_page
+from demo.app_pages import lab as lab_page
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 pytestmark = pytest.mark.slow  # every test here starts the app

@@ -13,7 +13,8 @@ from conftest import REPO, decision_panels, start_app
 from core.data import CLASS_NAMES
 from core.kinds import KINDS
 from core.manifest import load_manifest
-from demo import lesson, lesson_page, url
+from demo import lesson, url
+from demo.ui import lesson_step
 
 APP = str(Path(__file__).resolve().parents[1] / "demo" / "app.py")
 
@@ -35,7 +36,7 @@ def test_the_steps_are_six_to_nine_short_screens_of_known_parts():
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", step.text) if s]
         assert len(sentences) <= 3, step.slug
         assert set(step.models) <= names, step.slug
-        assert set(step.panels) <= {*lesson_page.PANELS, *lesson_page.CONTROLS}, step.slug
+        assert set(step.panels) <= {*lesson_step.PANELS, *lesson_step.CONTROLS}, step.slug
         assert all(c in (*CLASS_NAMES, lesson.EMPTY) for c in step.classes)
         if step.question:
             assert step.question.kind in lesson.QUESTIONS
@@ -245,7 +246,7 @@ def test_each_step_asks_before_it_tells(fixture_models, monkeypatch, number):
     if "bars" in current.panels:
         (panel,) = decision_panels(at)
         assert [model["name"] for model in panel["models"]] == list(current.models)
-        wanted = [name for name in lesson_page.CONTROLS if name in current.panels]
+        wanted = [name for name in lesson_step.CONTROLS if name in current.panels]
         assert panel["controls"] == wanted
 
 
@@ -318,7 +319,7 @@ def test_the_lab_step_trains_every_ending_once_and_shows_that_run(fixture_models
         return original(config, features, shown)
 
     monkeypatch.setattr(lab, "train_last_layer", counting)
-    lesson_page.lab_figures.clear()
+    lesson_step.lab_figures.clear()
     for student in range(2):  # two students: the second costs no training
         at = start(fixture_models, monkeypatch, {"step": str(number)})
         assert len(trained) == student * len(KINDS)  # nothing trains before the reveal
@@ -326,7 +327,7 @@ def test_the_lab_step_trains_every_ending_once_and_shows_that_run(fixture_models
         at.button(key="reveal_lab").click().run()
         assert not at.exception
     assert sorted(trained) == sorted(KINDS)
-    figures = lesson_page.lab_figures("one-to-four")
+    figures = lesson_step.lab_figures("one-to-four")
     table = next(m.value for m in at.markdown if m.value.startswith("| ending |"))
     rows = table.splitlines()[2:]
     assert [row.split("**")[1] for row in rows] == [kind.short for kind in KINDS.values()]

@@ -16,8 +16,8 @@ import pytest
 from conftest import free_port
 
 from demo import rooms
-from demo.rooms_redis import RedisStore
-from demo.rooms_sqlite import SQLiteStore
+from demo.rooms.redis_store import RedisStore
+from demo.rooms.sqlite_store import SQLiteStore
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -224,7 +224,7 @@ def test_the_sqlite_purge_runs_at_most_once_a_minute_through_the_expiry_index(tm
 
 
 def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monkeypatch):
-    monkeypatch.setattr(rooms, "PIN_ITERATIONS", 1)  # the flood is about memory, not hashing
+    monkeypatch.setattr(rooms.identity, "PIN_ITERATIONS", 1)  # the flood is about memory, not hashing
     process, port = start_redis(tmp_path, *NO_PERSISTENCE, "--maxmemory", "3mb")
     try:
         store = wait_for_redis(port, rooms.Limits(rooms_per_server=10**6, rooms_per_browser=10**6))
@@ -396,7 +396,7 @@ def test_the_tally_text_s_wordings_are_the_catalogs_translations(tmp_path):
     folder.mkdir(parents=True)
     with (folder / "messages.po").open("wb") as target:
         pofile.write_po(target, catalog)
-    templates = rooms.tally_templates(tmp_path)
+    templates = rooms.tally.tally_templates(tmp_path)
     assert templates == (rooms.TALLY_TEXT, JA_TALLY)
     assert rooms.counts_in_tally_text(JA_TALLY.format(joined=3, answered=2), templates) == (3, 2)
     # The page's own catalogs: whatever a page in any language draws is read back by default.
@@ -409,17 +409,18 @@ def test_the_tally_text_s_wordings_are_the_catalogs_translations(tmp_path):
 
 
 def test_a_refusal_is_raised_in_english_and_said_in_the_page_s_language():
-    refusal = rooms.pin_refusal(rooms.pin_digest("314159"), "999999", 1)
+    refusal = rooms.identity.pin_refusal(rooms.pin_digest("314159"), "999999", 1)
     assert str(refusal) == "That is not this room's teacher PIN (3 tries left)."
     japanese = {refusal.message: "このルームの先生用PINではありません（残り{left}回）。"}
     assert refusal.text(japanese.get) == "このルームの先生用PINではありません（残り3回）。"
-    full = rooms.room_full(rooms.Limits(students_per_room=30))
+    full = rooms.model.room_full(rooms.Limits(students_per_room=30))
     assert isinstance(full, rooms.RoomLimit) and "already has 30 students" in str(full)
     assert rooms.RoomError("No free room code; try again.").text(str.upper).startswith("NO FREE")
 
 
 def test_answers_are_validated_encoded_and_counted_per_choice():
-    from demo import classroom_page, lesson
+    from demo import lesson
+    from demo.app_pages import room as classroom_page
 
     several = next(step for step in lesson.STEPS if step.question and step.question.several)
     one = next(step for step in lesson.STEPS if step.question and not step.question.several)

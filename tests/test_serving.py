@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from demo import sockets
+from demo.serve import sockets
 
 REPO = Path(__file__).resolve().parents[1]
 SERVE_LOCAL = REPO / "deploy" / "serve-local"

@@ -34,8 +34,10 @@ import time
 
 import streamlit as st
 
-from demo import charts, i18n, keys, lesson, lesson_page, rooms
+from demo import charts, i18n, keys, lesson, rooms
+from demo.context import page_context
 from demo.i18n import N_, _
+from demo.ui import lesson_step
 
 FOLLOW_EVERY = keys.FOLLOW_EVERY  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
@@ -221,7 +223,7 @@ def passphrase_refusal(room_store_, given: str) -> str | None:
     if not wanted:
         return None
     if room_store_.failures("passphrase") >= rooms.PASSPHRASE_TRIES:
-        return refusal(rooms.passphrase_paused())
+        return refusal(rooms.identity.passphrase_paused())
     if hmac.compare_digest(given.encode(), wanted.encode()):
         return None
     room_store_.fail("passphrase")
@@ -388,10 +390,10 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
             )
         )
     left, middle, right = st.columns([1, 2.2, 1], gap="medium")
-    composite, truth = lesson_page.step_composite(step)
+    composite, truth = lesson_step.step_composite(step)
     answered = room.revealed or step.question is None
     with left:
-        lesson_page.show_composite(composite, step, answered)
+        lesson_step.show_composite(composite, step, answered)
     with right:
         link = student_link(room.code)
         joining = _("Students open **{link}**  \nor type the code **{code}**")
@@ -410,12 +412,12 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
             )
         )
     with middle:
-        st.markdown(lesson_page.step_text(step, lesson_page.step_facts(context.manifest)))
+        st.markdown(lesson_step.step_text(step, lesson_step.step_facts(context.manifest)))
         if step.question:
-            st.markdown(f"**{lesson_page.prompt_of(step)}**")
+            st.markdown(f"**{lesson_step.prompt_of(step)}**")
         live_tally(room.code, room.step)
     if answered:
-        lesson_page.show_answer(step, composite, truth, context, lesson_page.NOBODY)
+        lesson_step.show_answer(step, composite, truth, context, lesson_step.NOBODY)
     follow_the_teacher(room.code, room.version)  # a change made from the teacher's phone
 
 
@@ -485,9 +487,9 @@ def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
         st.error(refusal(error))
         return
     step = lesson.STEPS[room.step - 1]
-    st.subheader(lesson_page.step_heading(room.step, len(lesson.STEPS), step))
-    composite, truth = lesson_page.step_composite(step)
-    lesson_page.show_composite(composite, step, room.revealed or step.question is None)
+    st.subheader(lesson_step.step_heading(room.step, len(lesson.STEPS), step))
+    composite, truth = lesson_step.step_composite(step)
+    lesson_step.show_composite(composite, step, room.revealed or step.question is None)
     stored = room_store_.answer_of(room.code, room.step, student) if step.question else None
     stored = decode(step, stored) if step.question else None
     if step.question and not room.revealed:
@@ -495,7 +497,7 @@ def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
         if key not in st.session_state and stored is not None:
             st.session_state[key] = stored
         st.pills(
-            f"**{lesson_page.prompt_of(step)}**",
+            f"**{lesson_step.prompt_of(step)}**",
             step.question.choices,
             selection_mode="multi" if step.question.several else "single",
             format_func=lesson.choice_text,
@@ -510,7 +512,7 @@ def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
             else _("Choose your answer; the teacher reveals the models' answer.")
         )
     elif room.revealed or step.question is None:
-        lesson_page.show_answer(step, composite, truth, context, stored)
+        lesson_step.show_answer(step, composite, truth, context, stored)
     follow_the_teacher(room.code, room.version)  # a closed room may be reopened
     teacher_sign_in(room.code, student)
 
@@ -554,3 +556,9 @@ def room_page(context) -> None:
         teacher_view(room, browser, context)
     else:
         student_view(room_store_, room, browser, context)
+
+
+def page() -> None:
+    context = page_context()
+    if context is not None:
+        show_room(context)

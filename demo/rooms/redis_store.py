@@ -22,22 +22,18 @@ from __future__ import annotations
 import secrets
 import time
 
-from demo.rooms import (
+from demo.rooms.identity import PIN_LOCK_SECONDS, check_browser, check_pin, pin_digest, pin_refusal
+from demo.rooms.model import (
     CLOSED_SECONDS,
     MAX_STEPS,
     N_,
-    PIN_LOCK_SECONDS,
     Limits,
     Room,
     RoomError,
-    check_browser,
     check_choice,
-    check_pin,
     lead_changes,
     new_code,
     normal_code,
-    pin_digest,
-    pin_refusal,
     refused_creation,
     room_from_fields,
     room_full,

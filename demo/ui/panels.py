@@ -11,74 +11,32 @@ from core import evaluation
 from core.data import CLASS_NAMES, QUADRANT_NAMES, TILE_SIZE, compose
 from core.evaluation import THRESHOLD
 from core.images import ImageError, load_upload
-from demo import charts, decisions, i18n, keys, resources
+from demo import cache, charts, i18n, keys
 from demo.i18n import N_, _, ngettext
 from demo.terms import term
+from demo.ui import decisions
 from demo.url import EMPTY, QUADRANT_CHOICES
 
 EMPTY_GREY = 128
+
+
 CCE_FLOOR = 4 * np.log(4)
+
+
 CHART_HEIGHT = 230  # pixels, axis included: ten bars readable from the back of a classroom
+
+
 SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")  # values: English
+
+
 SOURCE_NAMES = {
     SOURCES[0]: N_("CIFAR-10 tiles"),
     SOURCES[1]: N_("Your image"),
     SOURCES[2]: N_("Your 4 tiles"),
 }
+
+
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
-
-
-# ---------------------------------------------------------------------------------------------
-# The page's language
-# ---------------------------------------------------------------------------------------------
-
-
-# The widgets that show their options through a translated `format_func`, on the pages that have
-# the language switch. The browser holds such a widget's value as the text it shows: after a
-# change of language it would send the old language's text back, which is no option any more.
-TRANSLATED_CHOICES = (
-    "data",
-    "view",
-    "source",
-    *(f"class_{quadrant}" for quadrant in range(4)),
-    "cam_class",
-    "lab_loss",
-    "lab_optimizer",
-    "lab_data",
-)
-
-
-def switch_language() -> None:
-    """The switch's callback: its language into the address, which the next run reads. The
-    translated choices' values are set again, so that the run sends each of them to the browser
-    as the new language shows it."""
-    chosen = st.session_state.get("lang_choice")
-    if chosen not in i18n.LANGUAGES:
-        return
-    st.query_params["lang"] = chosen
-    for key in TRANSLATED_CHOICES:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
-def language_switch() -> None:
-    """日本語 / English, each named in its own language: a choice writes `?lang=` (the rest of
-    the address stays) and the page reruns in it."""
-    st.session_state.lang_choice = i18n.current_language()
-    st.segmented_control(
-        _("Language"),
-        list(i18n.LANGUAGES),
-        key="lang_choice",
-        format_func=i18n.LANGUAGES.get,
-        required=True,
-        on_change=switch_language,
-        label_visibility="collapsed",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# The composite
-# ---------------------------------------------------------------------------------------------
 
 
 # "Random composite" draws one of this many composites, the same ones for every student: a class
@@ -228,7 +186,7 @@ def upload_tiles_controls() -> np.ndarray | None:
 def choose_composite(source: str, gallery_path: str, hidden: set[str]):
     """(composite or None while nothing usable is uploaded, its multi-hot truth or None)."""
     if source == SOURCES[0]:
-        return compose_controls(resources.gallery(gallery_path), hidden)
+        return compose_controls(cache.gallery(gallery_path), hidden)
     if source == SOURCES[1]:
         return upload_whole_controls(), None
     return upload_tiles_controls(), None
@@ -252,9 +210,9 @@ def composite_alt(truth: np.ndarray | None) -> str:
 
 def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
     st.image(
-        resources.composite_png(composite),
+        cache.composite_png(composite),
         caption=_("What the models see (64x64, enlarged)"),
-        width=resources.SHOWN_WIDTH,
+        width=cache.SHOWN_WIDTH,
         output_format="PNG",
         alt=composite_alt(truth),
     )
@@ -279,11 +237,6 @@ def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
             len(names),
         )
         st.caption(caption.format(count=len(names)))
-
-
-# ---------------------------------------------------------------------------------------------
-# What the models say
-# ---------------------------------------------------------------------------------------------
 
 
 def label_list(names: list[str]) -> str:
@@ -333,9 +286,9 @@ def show_activation_maps(composite, predictions: dict, entries: list, cam_class:
                 "output": f"{prediction.probabilities[cam_class]:.2f}",
             }
             st.image(
-                resources.activation_map_png(composite, prediction.maps[..., cam_class]),
+                cache.activation_map_png(composite, prediction.maps[..., cam_class]),
                 caption=_("Where {model} sees “{name}” (output {output})").format(**fields),
-                width=resources.SHOWN_WIDTH,
+                width=cache.SHOWN_WIDTH,
                 output_format="PNG",
                 alt=_(
                     "Where {model} sees “{name}”: the composite under its class activation map, "
@@ -343,11 +296,6 @@ def show_activation_maps(composite, predictions: dict, entries: list, cam_class:
                     "unchanged where it did not (output {output})."
                 ).format(**fields),
             )
-
-
-# ---------------------------------------------------------------------------------------------
-# Why categorical cross-entropy cannot place the threshold
-# ---------------------------------------------------------------------------------------------
 
 
 def loss_rows(probabilities: np.ndarray, truth: np.ndarray) -> list[dict]:
@@ -392,7 +340,7 @@ def why_cce_panel(prediction, truth: np.ndarray | None, explain: bool = True) ->
     decided = evaluation.decide(current, THRESHOLD)
     left, right = st.columns([3, 2])
     spec = charts.with_data(
-        resources.loss_versus_scale_template(i18n.current_language()),
+        cache.loss_versus_scale_template(i18n.current_language()),
         losses=loss_rows(probabilities, truth),
         scale=[{"scale": scale}],
     )

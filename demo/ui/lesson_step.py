@@ -1,10 +1,11 @@
-"""One step of the guided lesson on screen: the step's composite, its question with a Reveal
-button, and after the reveal the models' answer and the panels the step lists. The steps
-themselves are data in `demo.lesson`; the panels are the workbench's (`demo.panels`).
+"""What a lesson step and a class room's step both draw: the step's composite with its alt text,
+its heading, text and question in the page's language, the verdict on an answer, and the panels
+the step lists after its reveal. The steps themselves are data in `demo.lesson`; the panels are
+the workbench's (`demo.ui.panels`).
 
 Every text is translated here, where it is shown: a step's texts (`step_heading`, `step_text`,
 `prompt_of`), its choices through `lesson.choice_text` (their values stay English), the verdict
-and the panels' words. The class room draws its steps with the same functions."""
+and the panels' words."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import decisions, lab_page, lesson, panels, report, resources, terms
+from demo import cache, lesson, terms
 from demo.context import PageContext
 from demo.i18n import N_, _, ngettext
+from demo.ui import decisions, panels, report
 
 # Words of `core` and of the manifest that the lab panel's caption shows, marked here so that
 # the catalogs hold them: the lesson's optimizer (`lab.OPTIMIZER_TITLES`) and the data families'
@@ -30,7 +32,7 @@ LAB_WORDS = (N_("SGD, momentum 0.9 (the article's)"), N_("one-to-four"), N_("fou
 
 def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
     """The step's composite from the gallery, and its multi-hot truth."""
-    gallery = resources.gallery(str(GALLERY_PATH))
+    gallery = cache.gallery(str(GALLERY_PATH))
     picked = []
     for name, sample in zip(step.classes, step.samples, strict=True):
         if name == lesson.EMPTY:
@@ -39,10 +41,6 @@ def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
             label = CLASS_NAMES.index(name)
             picked.append((label, sample % len(gallery[label])))
     return panels.composite_of(picked, gallery)
-
-
-def go_to(number: int) -> None:
-    st.query_params["step"] = str(number)
 
 
 def step_heading(number: int, count: int, step: lesson.Step) -> str:
@@ -57,64 +55,11 @@ def step_text(step: lesson.Step, facts: dict[str, str]) -> str:
     return lesson.fill(_(step.text), facts)
 
 
-def navigation(number: int, count: int, step: lesson.Step) -> None:
-    """The step's title with Back and Next beside it: a projected page shows Next without
-    scrolling, and Tab visits them first, then the question's choices and Reveal."""
-    title, back, forward = st.columns([8, 1, 1], vertical_alignment="center")
-    title.subheader(step_heading(number, count, step))
-    back.button(
-        _("Back"),
-        key="lesson_back",
-        on_click=go_to,
-        args=(number - 1,),
-        disabled=number == 1,
-        width="stretch",
-    )
-    forward.button(
-        _("Next"),
-        key="lesson_next",
-        on_click=go_to,
-        args=(number + 1,),
-        disabled=number == count,
-        width="stretch",
-        type="primary",
-    )
-
-
 def prompt_of(step: lesson.Step) -> str:
     """The step's question in the page's language (translated, then filled)."""
     cam_class = terms.term(step.cam_class) if step.cam_class else None
     facts = lesson.lesson_facts(None)
     return lesson.fill(_(step.question.prompt), facts, cam_class=cam_class)
-
-
-def reveal(slug: str) -> None:
-    """Keep the student's guess (the choices are not drawn again) and show the answer."""
-    st.session_state[f"answer_{slug}"] = st.session_state.get(f"guess_{slug}")
-    st.session_state[f"revealed_{slug}"] = True
-
-
-def ask(step: lesson.Step) -> None:
-    """The question, its choices and the Reveal button (enabled once the student has chosen)."""
-    question = step.question
-    guess = st.pills(
-        f"**{prompt_of(step)}**",
-        question.choices,
-        selection_mode="multi" if question.several else "single",
-        format_func=lesson.choice_text,
-        key=f"guess_{step.slug}",
-    )
-    answered = bool(guess)
-    st.button(
-        _("Reveal"),
-        key=f"reveal_{step.slug}",
-        type="primary",
-        disabled=not answered,
-        on_click=reveal,
-        args=(step.slug,),
-    )
-    if not answered:
-        st.caption(_("Choose your answer first; then press Reveal."))
 
 
 NOBODY = object()  # the guess of a view that asked no one: the teacher's in a class room
@@ -126,7 +71,7 @@ def lab_figures(data: str) -> dict[str, dict]:
     in the article: computed once per process (`st.cache_data` computes a value once while
     other sessions wait for it), so a whole class costs one training per kind. Numbers only:
     its entries are shared by the pages of every language."""
-    features = lab_page.lab_features()[data]
+    features = cache.lab_features()[data]
     return {loss: lab.train_last_layer(lab.LabConfig(loss), features).final for loss in KINDS}
 
 
@@ -230,7 +175,7 @@ def maps_panel(shown: Shown) -> None:
 def results_panel(shown: Shown) -> None:
     manifest = shown.manifest
     path = manifest.evaluation
-    found, problem = report.read_report(str(path), resources.file_stamp(path))
+    found, problem = report.read_report(str(path), cache.file_stamp(path))
     if found is None:
         st.info(problem)
         return
@@ -285,7 +230,7 @@ CONTROLS = decisions.CONTROLS  # not panels of their own: the inputs of the "bar
 
 def step_facts(manifest) -> dict[str, str]:
     path = manifest.evaluation
-    return lesson.lesson_facts(report.read_report(str(path), resources.file_stamp(path))[0])
+    return lesson.lesson_facts(report.read_report(str(path), cache.file_stamp(path))[0])
 
 
 def composite_alt(step: lesson.Step | None = None, revealed: bool = False) -> str:
@@ -317,9 +262,9 @@ def composite_alt(step: lesson.Step | None = None, revealed: bool = False) -> st
 def show_composite(composite, step: lesson.Step | None = None, revealed: bool = False) -> None:
     """The step's composite, with an alt text that names its classes only after the reveal."""
     st.image(
-        resources.composite_png(composite),
+        cache.composite_png(composite),
         caption=_("What the models see (64x64, enlarged)"),
-        width=resources.SHOWN_WIDTH,
+        width=cache.SHOWN_WIDTH,
         output_format="PNG",
         alt=composite_alt(step, revealed),
     )
@@ -335,7 +280,7 @@ def show_answer(step, composite, truth, context: PageContext, guess) -> None:
         message = _("This step needs the model(s) {models}, which did not load.")
         talk_column.error(message.format(models=lesson.list_text(missing)))
         return
-    predictions = resources.predict_models(predictor, context.signature, composite, step.models)
+    predictions = cache.predict_models(predictor, context.signature, composite, step.models)
     manifest = context.manifest
     entries = [manifest.by_name(name) for name in step.models]
     shown = Shown(step, composite, truth, entries, predictions, manifest, context.hidden)
@@ -346,23 +291,3 @@ def show_answer(step, composite, truth, context: PageContext, guess) -> None:
         for name in step.panels:
             if name not in CONTROLS:
                 PANELS[name](shown)
-
-
-def show_step(number: int, context: PageContext) -> None:
-    """Step `number` (1-based) of the lesson: before the reveal the composite and the question;
-    after it, the composite, the step's panels, and the question with the verdict beside them."""
-    step = lesson.STEPS[number - 1]
-    count = len(lesson.STEPS)
-    navigation(number, count, step)
-    st.markdown(step_text(step, step_facts(context.manifest)))
-    composite, truth = step_composite(step)
-    revealed = step.question is None or st.session_state.get(f"revealed_{step.slug}", False)
-    left, right = st.columns([1, 3], gap="medium")
-    with left:
-        show_composite(composite, step, revealed)
-    with right:
-        if revealed:
-            guess = st.session_state.get(f"answer_{step.slug}")
-            show_answer(step, composite, truth, context, guess)
-        else:
-            ask(step)

@@ -1,11 +1,11 @@
-"""What the page keeps between runs: the manifest and the models, the gallery, encoded images and
-chart templates. Models live in `st.cache_resource` (one copy per process, shared by every
-session); arrays, bytes and specs in `st.cache_data`."""
+"""What the process keeps between runs and shares with every session: the manifest and the models,
+the gallery, the lab's features, predictions, encoded images and chart templates. Models live in
+`st.cache_resource` (one copy per process); arrays, bytes and specs in `st.cache_data`. The first
+load of something slow shows a spinner in the page's language (`once_per_process`)."""
 
 from __future__ import annotations
 
 import base64
-import gc
 import io
 import json
 import os
@@ -18,12 +18,18 @@ from PIL import Image
 from core import evaluation
 from core.cam import overlay
 from core.gallery import load_gallery
+from core.lab_features import DEFAULT_PATH, load_features
 from core.manifest import MANIFEST_NAME, ManifestError, load_manifest
-from demo import charts, keras_session, sockets
+from demo import charts
 from demo.i18n import N_, _
+from demo.messages import Message, train_hint
 
 REPO = Path(__file__).resolve().parents[1]
+
+
 IMAGE_SCALE = 4  # the 64x64 composite and its activation maps are shown 4x enlarged: 256 pixels
+
+
 # Wide on the page: the browser enlarges the 64x64 pictures itself, pixels kept square by the
 # page's style (`image-rendering: pixelated`), so the server encodes and sends a sixteenth.
 SHOWN_WIDTH = 64 * IMAGE_SCALE
@@ -65,36 +71,9 @@ def manifest_for(folder: str, signature: tuple):
     return manifest_at(folder, signature[0][1])
 
 
-class Message(str):
-    """A text kept in English in a cache shared by every session, with what it takes to show it
-    in another language: its message (marked with `N_`) and the values of its placeholders.
-    It reads as the English text; `translated` gives it in the page's language."""
-
-    def __new__(cls, message: str, **fields: object):
-        text = super().__new__(cls, message.format(**fields))
-        text.message, text.fields = message, fields
-        return text
-
-    def __reduce__(self):  # a copy (st.cache_data pickles) keeps the message and its fields
-        return (_message, (self.message, self.fields))
-
-
-def _message(message: str, fields: dict) -> Message:
-    return Message(message, **fields)
-
-
-def translated(text: str) -> str:
-    """`text` in the page's language when it is a `Message`, else as it is."""
-    if isinstance(text, Message):
-        return _(text.message).format(**text.fields)
-    return str(text)
-
-
-def train_hint(model) -> str:
-    return f"python -m core.train --loss {model.loss} --composites {model.data} --name {model.name}"
-
-
 LOADING_MODELS = N_("Loading the models…")
+
+
 _LOADED: set[tuple] = set()  # the (folder, signature) pairs this process has loaded once
 
 
@@ -155,31 +134,6 @@ def predictor_of(folder: str, signature: tuple):
     listed = {name for names in groups.values() for name in names}
     groups.update({name: [name] for name in models if name not in listed})
     return Predictor(models, groups), errors
-
-
-@st.cache_resource(show_spinner=False)
-def freeze_loaded_objects() -> None:
-    """Once per process, after the first page: take every object alive now out of the garbage
-    collector's reach.
-
-    After every run Streamlit clears the Keras session, which collects garbage: with TensorFlow
-    loaded a full collection walks ~370,000 objects (~170 ms). The modules, models, compiled
-    functions and caches loaded by the first page live as long as the process, so freezing them
-    leaves each collection only the objects the runs create themselves.
-    """
-    gc.freeze()
-
-
-@st.cache_resource(show_spinner=False)
-def keep_keras_session() -> bool:
-    """Once per process: no Keras clean-up after every run (see `demo.keras_session`)."""
-    return keras_session.keep_keras_session()
-
-
-@st.cache_resource(show_spinner=False)
-def server_sockets_without_nagle() -> int:
-    """Once per process: TCP_NODELAY on the server's sockets (see `demo.sockets`)."""
-    return sockets.disable_nagle()
 
 
 @st.cache_resource(show_spinner=False)
@@ -274,3 +228,26 @@ def loss_versus_scale_template(language: str) -> dict:
     return charts.loss_versus_scale_chart(
         alt.NamedData(name="losses"), alt.NamedData(name="scale")
     ).to_dict()
+
+
+LOADING_FEATURES = N_("Loading the lab's features…")
+
+
+_LOADED_FEATURES: set[str] = set()  # the feature files this process has loaded once
+
+
+def lab_features(path: str = str(DEFAULT_PATH)) -> dict:
+    """{data family: FamilyFeatures}, one read-only copy per process; the first load shows a
+    spinner in the page's language."""
+    if path in _LOADED_FEATURES:
+        return features_at(path)
+    with st.spinner(_(LOADING_FEATURES)):
+        features = features_at(path)
+    _LOADED_FEATURES.add(path)
+    return features
+
+
+@st.cache_resource(show_spinner=False)
+def features_at(path: str) -> dict:
+    """`lab_features`' features, read once per process."""
+    return load_features(path)

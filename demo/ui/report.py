@@ -10,7 +10,7 @@ import streamlit as st
 from core import evaluation
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD
-from demo import charts, i18n, resources
+from demo import cache, charts, i18n, messages
 from demo.i18n import N_, _
 from demo.terms import term
 
@@ -34,11 +34,11 @@ CCE_FLOOR = 4 * math.log(4)  # categorical cross-entropy's least value with four
 
 @st.cache_data(show_spinner=False)
 def checked_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
-    """(the evaluation JSON, None) or (None, why it cannot be shown, a `resources.Message`)."""
-    report = resources.load_json(path)
+    """(the evaluation JSON, None) or (None, why it cannot be shown, a `messages.Message`)."""
+    report = cache.load_json(path)
     if report is None:
         message = N_("No test-set evaluation found. Create it with `{command}`.")
-        return None, resources.Message(message, command=EVALUATE_HINT)
+        return None, messages.Message(message, command=EVALUATE_HINT)
     try:
         return evaluation.check_report(report), None
     except ValueError as error:
@@ -46,14 +46,14 @@ def checked_report(path: str, stamp: int | None) -> tuple[dict | None, str | Non
             "The test-set evaluation `{path}` cannot be shown: {error}. Re-create it with "
             "`{command}`."
         )
-        return None, resources.Message(message, path=path, error=str(error), command=EVALUATE_HINT)
+        return None, messages.Message(message, path=path, error=str(error), command=EVALUATE_HINT)
 
 
 def read_report(path: str, stamp: int | None) -> tuple[dict | None, str | None]:
     """(the evaluation JSON, None) or (None, why it cannot be shown, in the page's language);
     read and checked once per version of the file."""
     report, problem = checked_report(path, stamp)
-    return report, None if problem is None else resources.translated(problem)
+    return report, None if problem is None else messages.translated(problem)
 
 
 def cell(column: str, value) -> str:
@@ -175,7 +175,7 @@ def curve_specs(_entries: list, names: tuple, stamps: tuple, language: str) -> d
     `language` (the page's)."""
     histories, labels, colours = {}, {}, {}
     for entry in _entries:
-        history = resources.load_json(str(entry.history)) if entry.history else None
+        history = cache.load_json(str(entry.history)) if entry.history else None
         if history:
             histories[entry.name] = history
             labels[entry.name], colours[entry.name] = entry.label, entry.colour
@@ -268,7 +268,7 @@ def show_by_objects(specs: dict, manifest) -> None:
 
 
 def show_training_curves(entries: list) -> None:
-    stamps = tuple(resources.file_stamp(e.history) if e.history else None for e in entries)
+    stamps = tuple(cache.file_stamp(e.history) if e.history else None for e in entries)
     language = i18n.current_language()
     specs = curve_specs(entries, tuple(e.name for e in entries), stamps, language)
     if not specs:
@@ -291,7 +291,7 @@ def show_training_curves(entries: list) -> None:
 def show_report(manifest, data: str) -> None:
     """The tabs under the workbench: results, one to four objects, training curves."""
     path = manifest.evaluation
-    stamp = resources.file_stamp(path)
+    stamp = cache.file_stamp(path)
     report, problem = read_report(str(path), stamp)
     results, objects, curves = st.tabs(
         [_("Results"), _("One to four objects"), _("Training curves")]
@@ -300,7 +300,7 @@ def show_report(manifest, data: str) -> None:
         results.info(problem)
         objects.info(problem)
     else:
-        manifest_stamp = resources.file_stamp(manifest.folder / "models.json")
+        manifest_stamp = cache.file_stamp(manifest.folder / "models.json")
         language = i18n.current_language()
         specs = test_set_specs(str(path), stamp, manifest, manifest_stamp, data, language)
         with results:

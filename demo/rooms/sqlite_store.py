@@ -9,22 +9,18 @@ import threading
 import time
 from pathlib import Path
 
-from demo.rooms import (
+from demo.rooms.identity import PIN_LOCK_SECONDS, check_browser, check_pin, pin_digest, pin_refusal
+from demo.rooms.model import (
     CLOSED_SECONDS,
     N_,
-    PIN_LOCK_SECONDS,
     PURGE_EVERY_SECONDS,
     Limits,
     Room,
     RoomError,
-    check_browser,
     check_choice,
-    check_pin,
     lead_changes,
     new_code,
     normal_code,
-    pin_digest,
-    pin_refusal,
     refused_creation,
     room_from_fields,
     room_full,

@@ -1,4 +1,4 @@
-"""The loss lab (`?lab=1`): a student picks an ending and loss, an optimizer, a learning rate and
+"""The loss lab (`/lab`): a student picks an ending and loss, an optimizer, a learning rate and
 the training data, presses Train, and sees the last layer learn in well under a second.
 
 Only the last Dense layer trains (`core.lab`), on pooled features that a shipped model's frozen
@@ -21,23 +21,39 @@ from core import lab
 from core.data import CLASS_NAMES
 from core.evaluation import THRESHOLD, decide, outcomes
 from core.kinds import KINDS
-from core.lab_features import DEFAULT_PATH, SHOWN_COMPOSITES, load_features
-from demo import charts, i18n, keys, panels, resources
-from demo.context import PageContext
+from core.lab_features import SHOWN_COMPOSITES
+from demo import cache, charts, i18n, keys
+from demo.context import PageContext, page_context
 from demo.i18n import N_, _, ngettext
 from demo.terms import term
+from demo.ui import header
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
+
+
 TRAINING_SLOTS = 1  # trainings at once per server process: one core's worth
+
+
 WAIT_FOR_SLOT_S = 5.0  # how long a Train press queues for a slot before saying "busy"
+
+
 MOST_RUNS = 8  # runs a session keeps side by side
+
+
 RUNS_KEY = "lab_runs"
+
+
 TRAIN_KEY = keys.LAB_TRAIN  # the Train button's key: bench/ presses it too
+
+
 BUSY_MESSAGE = N_("Busy: other students' runs are training right now. Press Train again.")
+
+
 # `core.lab`'s optimizer titles that are words, marked so that the catalogs hold them; a title
 # not listed is shown as it is.
 OPTIMIZER_WORDS = (N_("SGD, momentum 0.9 (the article's)"),)
-LOADING_FEATURES = N_("Loading the lab's features…")
+
+
 # The runs table's column headings, marked for translation (`runs_table` fills their cells).
 RUN_COLUMNS = (
     N_("run"),
@@ -48,7 +64,11 @@ RUN_COLUMNS = (
     N_("labels answered / true"),
     N_("CPU s"),
 )
+
+
 CHART_HEIGHT = 260
+
+
 ROW_HEIGHT = 35  # pixels per row of st.dataframe
 
 
@@ -56,26 +76,6 @@ ROW_HEIGHT = 35  # pixels per row of st.dataframe
 def training_slots() -> threading.BoundedSemaphore:
     """The process's training slots, shared by every session."""
     return threading.BoundedSemaphore(TRAINING_SLOTS)
-
-
-_LOADED: set[str] = set()  # the feature files this process has loaded once
-
-
-def lab_features(path: str = str(DEFAULT_PATH)) -> dict:
-    """{data family: FamilyFeatures}, one read-only copy per process; the first load shows a
-    spinner in the page's language."""
-    if path in _LOADED:
-        return features_at(path)
-    with st.spinner(_(LOADING_FEATURES)):
-        features = features_at(path)
-    _LOADED.add(path)
-    return features
-
-
-@st.cache_resource(show_spinner=False)
-def features_at(path: str) -> dict:
-    """`lab_features`' features, read once per process."""
-    return load_features(path)
 
 
 def train_when_free(config: lab.LabConfig, features) -> lab.LabRun | None:
@@ -242,7 +242,7 @@ def show_outputs(run: dict, features, number: int) -> None:
         )
     ]
     language = i18n.current_language()
-    template = resources.probability_template(True, True, CHART_HEIGHT, language)
+    template = cache.probability_template(True, True, CHART_HEIGHT, language)
     spec = charts.with_data(template, bars=bars, threshold=[{"threshold": THRESHOLD}])
     total = f"{probabilities.sum():.2f}"
     st.markdown(_("**{run}** · sum of outputs {total}").format(run=run["run"], total=total))
@@ -289,8 +289,8 @@ def show_composite_view(runs: list[dict], features, data: str) -> None:
         present = np.flatnonzero(features.y_test[number])
         names = ", ".join(term(CLASS_NAMES[i]) for i in present) or _("nothing")
         st.image(
-            resources.composite_png(features.shown_pixels[number]),
-            width=resources.SHOWN_WIDTH,
+            cache.composite_png(features.shown_pixels[number]),
+            width=cache.SHOWN_WIDTH,
             alt=_(
                 "Test composite {number}: a 64x64 composite of CIFAR-10 pictures, enlarged; "
                 "its true label set: {classes}."
@@ -309,12 +309,9 @@ def show_composite_view(runs: list[dict], features, data: str) -> None:
 
 def show_lab(context: PageContext) -> None:
     """The lab page."""
-    title, switch = st.columns([5, 1], vertical_alignment="center")
-    title.subheader(_("Loss lab: train the last layer yourself"))
-    with switch, st.container(horizontal=True, horizontal_alignment="right"):
-        panels.language_switch()
+    header.title_bar(_("Loss lab: train the last layer yourself"))
     try:
-        families = lab_features()
+        families = cache.lab_features()
     except ValueError as error:
         st.error(_("{error} Rebuild it with `python -m core.lab_features`.").format(error=error))
         return
@@ -329,3 +326,9 @@ def show_lab(context: PageContext) -> None:
     show_curves(runs)
     st.dataframe(coloured_runs(runs), hide_index=True)
     show_composite_view(runs, families[data], data)
+
+
+def page() -> None:
+    context = page_context()
+    if context is not None:
+        show_lab(context)
