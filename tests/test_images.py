@@ -1,3 +1,4 @@
+import html
 import io
 import json
 import os
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from core import images
-from core.images import ImageError, decode_image, enlarge, load_upload
+from core.images import ImageError, decode_bytes, decode_image, enlarge, load_upload, plain_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -343,6 +344,299 @@ def test_single_scan_jpegs_are_told_from_progressive_ones():
     assert images.is_single_scan_jpeg(encode(image.convert("CMYK"), "JPEG"))
     assert not images.is_single_scan_jpeg(encode(image, "JPEG", progressive=True))
     assert not images.is_single_scan_jpeg(b"\xff\xd8\xff")
+
+
+# ---------------------------------------------------------------------------------------------
+# The bytes a decode takes, counted from the header: rows cost as well as pixels
+# ---------------------------------------------------------------------------------------------
+
+ATTACK_ROWS = 39_900_000  # the security review's 194 KB PNG: 1 x 39,900,000 RGBA, +458 MB
+
+
+def zero_png(width, height, pixel_bytes=4, bit_depth=8, color_type=6) -> bytes:
+    """A PNG of zeros written chunk by chunk (IHDR, one IDAT, IEND), its raw scanlines (filter byte
+    0, then zero pixels) compressed a MiB at a time, never built row by row."""
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    raw, block = height * (1 + width * pixel_bytes), memoryview(bytes(2**20))
+    compressor = zlib.compressobj(6)
+    data = b"".join(compressor.compress(block[: raw - start]) for start in range(0, raw, 2**20))
+    data += compressor.flush()
+    chunks = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+@pytest.fixture(scope="module")
+def attack() -> bytes:
+    payload = zero_png(1, ATTACK_ROWS)  # about a second
+    assert len(payload) < 200_000
+    with Image.open(io.BytesIO(payload)) as image:
+        assert (image.size, image.mode) == ((1, ATTACK_ROWS), "RGBA")
+    return payload
+
+
+@pytest.fixture
+def loading_is_a_failure(monkeypatch):
+    """Pillow's `load` (of any image, opened from a file or not) raises `Loaded` here."""
+
+    class Loaded(Exception):  # no OSError or ValueError: `_decode` would turn those into refusals
+        pass
+
+    def load(self):
+        raise Loaded(self.size)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    monkeypatch.setattr(Image.Image, "load", load)
+    return Loaded
+
+
+def test_the_tall_png_of_the_review_is_refused_from_its_header(
+    attack, loading_is_a_failure, opened
+):
+    with pytest.raises(ImageError) as whole:
+        decode_image(attack, "“attack.png”")
+    with pytest.raises(ImageError) as square:
+        load_upload(attack, 64, "“attack.png”")
+    assert len(opened) == 2  # opened (the header read), never loaded
+    assert str(square.value) == (
+        "“attack\\.png” is 1x39900000 pixels (RGBA): decoding it would take about 457 MiB of "
+        "memory, over the 176 MiB an upload may use. Please upload a smaller or less elongated "
+        "image."
+    )
+    assert square.value.values["needed"] == "457"  # 12 bytes a row: see the estimates below
+    assert whole.value.values["needed"] == "545"  # and the reduced image, 1 x 3,069,230
+    assert whole.value.message == square.value.message  # one message, marked with N_
+    assert "{needed}" in whole.value.message and "{budget}" in whole.value.message
+
+
+@needs_proc
+def test_the_tall_png_of_the_review_takes_no_memory_to_refuse(attack, tmp_path):
+    """It took 457 MiB more (2.7 s in the lock) when only its pixels were counted."""
+    outcome = decode_in_subprocess(attack, tmp_path)
+    assert "457 MiB" in outcome["error"], outcome
+    assert outcome["growth"] < 8 * 2**20, outcome
+
+
+def test_decode_bytes_by_hand():
+    # 1 x 39,900,000 RGBA, as a centre square: rows of 8 bytes of pointer and 4 of pixel, the PNG
+    # decoder's 2 scanlines of at most 8 bytes a pixel, a strip of 1 pixel (the square is 1x1)
+    # cropped (12) and converted (5 x 12), then the reduced image and its upright copy (2 x 12).
+    assert decode_bytes("RGBA", (1, ATTACK_ROWS), square=True) == (
+        ATTACK_ROWS * (8 + 4) + 2 * 8 + 12 + 5 * 12 + 2 * 12
+    )
+    # The whole of it: reduced by 13 (39.9 M / 13^2 under 512^2 pixels) to 1 x 3,069,230, in
+    # strips of 13 x 20,164 = 262,132 rows (2^18 source pixels), 6 images of 12 bytes a row each.
+    assert decode_bytes("RGBA", (1, ATTACK_ROWS)) == (
+        ATTACK_ROWS * 12 + 16 + 6 * 262_132 * 12 + 2 * 3_069_230 * 12
+    )  # 571,335,040 bytes: 545 MiB
+    # 1000 x 500 L: 1 byte a pixel; reduced by 2 to 500 x 250 RGB, in strips of 262 rows.
+    assert decode_bytes("L", (1000, 500)) == (
+        500 * (8 + 1000) + 2 * 8 * 1000 + 262 * (8 + 1000) + 5 * 262 * (8 + 4000) + 2 * 250 * 2008
+    )
+    # 1 x 8,000,000 I;16 as a square: 10 bytes a row (measured: 76.3 MiB, 80.0 million bytes).
+    assert decode_bytes("I;16", (1, 8_000_000), square=True) == 8_000_000 * 10 + 16 + 70 + 24
+    # 100 x 100 F: not reduced; scaled whole to 8 bits through float64 copies (40 bytes a pixel).
+    float_image = 100 * (8 + 400)
+    assert decode_bytes("F", (100, 100)) == (
+        float_image + 2 * 8 * 100 + float_image + 40 * 100 * 100 + 2 * 100 * (8 + 400)
+    )
+
+
+def test_pixel_bytes_by_mode():
+    expected = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I": 4, "F": 4, "LA": 4, "PA": 4}
+    expected |= {"RGB": 4, "RGBA": 4, "CMYK": 4, "YCbCr": 4, "no such mode": 4}
+    assert {mode: images.pixel_bytes(mode) for mode in expected} == expected
+
+
+def header_png(width, height, mode) -> bytes:
+    """A PNG header for an image of that size and mode, with no pixels after it."""
+    pixel, bit_depth, color_type = {
+        "L": (b"\0", 8, 0),
+        "I;16": (b"\0\0", 16, 0),
+        "RGB": (b"\0" * 3, 8, 2),
+        "RGBA": (b"\0" * 4, 8, 6),
+    }[mode]
+    return constant_png(width, height, pixel, bit_depth, color_type, rows=0)
+
+
+def float_tiff(width, height) -> bytes:
+    """A TIFF header for a 32-bit float image (SampleFormat 3) with an empty strip."""
+    return tiff_bytes(width, height, [32], 1, b"", extra={339: [3]})
+
+
+@pytest.mark.parametrize(
+    ("make", "square", "accepted"),
+    [
+        # Tall: the same shape is accepted at 9 bytes a row (L) and refused at 12 (RGBA).
+        (lambda: header_png(1, 18_000_000, "L"), True, True),  # 154 MiB
+        (lambda: header_png(1, 18_000_000, "RGBA"), True, False),  # 206 MiB
+        (lambda: header_png(1, 20_000_000, "I;16"), True, False),  # 191 MiB: 10 bytes a row
+        (lambda: header_png(1, 16_000_000, "I;16"), True, True),  # 153 MiB
+        (lambda: header_png(1, 2_000_000, "RGBA"), False, True),  # 34 MiB
+        # Wide: the decoder keeps 2 lines of up to 8 bytes a pixel, a strip spans the width.
+        (lambda: header_png(20_000_000, 1, "RGB"), True, False),  # 381 MiB
+        (lambda: header_png(2_000_000, 1, "RGB"), False, True),  # 89 MiB
+        (lambda: header_png(5000, 8000, "RGBA"), False, True),  # at the pixel cap: 161 MiB
+        # Float, 1 x 12,000,000 (the TIFF cap): a square is 137 MiB; the whole image is reduced
+        # to 1 x 1,714,285 and scaled through float64 copies of it: 262 MiB.
+        (lambda: float_tiff(1, 12_000_000), True, True),
+        (lambda: float_tiff(1, 12_000_000), False, False),
+    ],
+)
+def test_tall_wide_and_float_images_are_costed_before_decoding(
+    decoding_is_a_failure, loading_is_a_failure, make, square, accepted
+):
+    payload = make()
+    with Image.open(io.BytesIO(payload)) as image:
+        mode, size = image.mode, image.size
+    assert (decode_bytes(mode, size, square) <= images.MAX_DECODE_BYTES) == accepted
+    if accepted:
+        with pytest.raises(decoding_is_a_failure):
+            decode_image(payload, "edge", square=square)
+    else:
+        with pytest.raises(ImageError, match=r"pixels \(.+\): decoding it would take about"):
+            decode_image(payload, "over", square=square)
+
+
+def test_the_pixel_cap_is_still_checked_first(decoding_is_a_failure):
+    with pytest.raises(ImageError, match="PNG images over 40,000,000 pixels"):
+        decode_image(header_png(1, 40_000_001, "L"), "tall")
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_phone_photo_is_accepted(progressive):
+    """12 MP, as a phone takes it (4032 x 3024), well under the page's 10 MB a file."""
+    ramp = np.linspace(0, 255, 4032, dtype=np.uint8)
+    pixels = np.stack([np.broadcast_to(ramp, (3024, 4032))] * 3, axis=-1)
+    payload = encode(Image.fromarray(pixels), "JPEG", quality=90, progressive=progressive)
+    assert len(payload) < 10 * 2**20
+    assert decode_bytes("RGB", (4032, 3024), square=True) < images.MAX_DECODE_BYTES / 3
+    tile = load_upload(payload, 64, "“IMG_0001.JPG”")
+    assert tile.shape == (64, 64, 3)
+    assert abs(int(tile[32, 32, 0]) - 128) < 8  # the middle of the ramp
+    assert decode_image(payload).size == (504, 378)  # decoded at 1/4, then reduced by 2
+
+
+ESTIMATE = """
+import json, re, sys
+from pathlib import Path
+from PIL import Image
+from core import images
+
+def kib(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+
+Image.init()
+payload, square = Path(sys.argv[1]).read_bytes(), sys.argv[2] == "square"
+resident = kib("VmRSS")
+reduced = images.decode_image(payload, square=square, max_bytes=2**40)
+if square:
+    images.fit_square(reduced, 64)
+print(json.dumps({"growth": (kib("VmHWM") - resident) * 1024}))
+"""
+
+
+@needs_proc
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "mode", "size"),
+    [
+        (lambda: zero_png(1, 6_000_000, 1, 8, 0), "L", (1, 6_000_000)),
+        (lambda: zero_png(3_000_000, 1, 8, 16, 6), "RGBA", (3_000_000, 1)),
+        (lambda: zero_png(4000, 4000, 2, 16, 0), "I;16", (4000, 4000)),
+    ],
+)
+@pytest.mark.parametrize("square", [True, False])
+def test_the_estimate_bounds_what_a_decode_takes(tmp_path, make, mode, size, square):
+    """Measured in a fresh interpreter, with the budget lifted: never more than the estimate
+    (give or take the interpreter's own MiB), and not far below it for tall images."""
+    path = tmp_path / "upload"
+    path.write_bytes(make())
+    result = subprocess.run(
+        [sys.executable, "-c", ESTIMATE, str(path), "square" if square else "whole"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    growth = json.loads(result.stdout)["growth"]
+    estimate = decode_bytes(mode, size, square)
+    assert growth < estimate + 2 * 2**20, (growth, estimate)
+    if size[0] == 1:
+        assert growth > 0.7 * estimate, (growth, estimate)
+
+
+# ---------------------------------------------------------------------------------------------
+# File names (and every other value) in refusals are plain text, even in Markdown
+# ---------------------------------------------------------------------------------------------
+
+
+def test_plain_text_escapes_markdown_and_html():
+    assert plain_text("[click](http://evil)") == r"\[click\]\(http\://evil\)"
+    assert plain_text("**x**") == r"\*\*x\*\*"
+    assert plain_text("<b>&amp;</b>") == r"\<b\>\&amp;\</b\>"
+    assert plain_text(":red[x] $y$ ~~z~~ `c` a_b |") == r"\:red\[x\] \$y\$ \~\~z\~\~ \`c\` a\_b \|"
+    assert plain_text("# title") == r"\# title"  # at the start of a line only
+    assert plain_text("- item") == r"\- item"
+    assert plain_text("RLE-compressed BMP, 40,000,000") == "RLE-compressed BMP, 40,000,000"
+    assert plain_text("1. first") == r"1\. first"
+    assert plain_text("a\n# b\r\n\tc  d ") == "a # b c d"  # one line: # starts no heading
+    assert plain_text("x\u202egnp.exe") == r"xgnp\.exe"  # reordering characters are dropped
+    assert plain_text("“写真”") == "“写真”"
+    assert plain_text(12) == "12"
+
+
+def rendered(markdown: str) -> str:
+    """The HTML that CommonMark (with GitHub's tables and strikethrough) makes of the text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    parser = markdown_it.MarkdownIt("commonmark", {"html": True})
+    return parser.enable(["table", "strikethrough"]).render(markdown)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("[click](http://evil)", None),
+        ("**x**", None),
+        ("<img src=x onerror=alert(1)>", None),
+        ("<http://evil>", None),
+        ("![i](http://evil/x.png)", None),
+        ("# Heading", None),
+        ("- item", None),
+        ("+ item", None),
+        ("1. first", None),
+        ("2) second", None),
+        ("> quote", None),
+        ("`code`", None),
+        ("_a_ __b__", None),
+        ("~~strike~~", None),
+        ("| a | b |", None),
+        ("&lt;b&gt; &#42;", None),
+        ("a \\*b\\*", None),
+        ("    indented", "indented"),
+        ("one\n# two\n===", "one # two ==="),
+        ("x\u202egnp.exe", "xgnp.exe"),
+    ],
+)
+def test_a_file_name_is_shown_as_plain_text(opened, name, shown):
+    with pytest.raises(ImageError) as refusal:
+        load_upload(b"", 64, name)  # the name starts the message: "{name} is empty (0 bytes)."
+    for text in (refusal.value.text(), refusal.value.text(lambda message: "» " + message)):
+        page = rendered(text)
+        assert page.startswith("<p>") and page.endswith("</p>\n"), page
+        inner = page[len("<p>") : -len("</p>\n")]
+        assert "<" not in inner, page  # no tag: no link, image, emphasis or code
+        assert html.unescape(inner).endswith(f"{shown or name} is empty (0 bytes)."), page
+
+
+def test_a_kept_refusal_is_escaped_once(opened):
+    payload = encode(Image.new("RGB", (64, 64)))[:60]
+    for _ in range(2):  # decoded, then taken from the kept refusals
+        with pytest.raises(ImageError) as refusal:
+            load_upload(payload, 64, "**x**.png")
+        assert str(refusal.value).startswith(r"\*\*x\*\*\.png is damaged")
+        assert refusal.value.values["name"] == "**x**.png"
+    assert len(opened) == 1
 
 
 # ---------------------------------------------------------------------------------------------
