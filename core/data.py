@@ -613,10 +613,10 @@ def _scatter(count: np.ndarray, rng) -> np.ndarray:
     return boxes
 
 
-def box_masks(boxes: np.ndarray) -> np.ndarray:
-    """(..., 64, 64) bool: which pixels each (top, left, side) box covers."""
+def box_masks(boxes: np.ndarray, size: int = COMPOSITE_SIZE) -> np.ndarray:
+    """(..., size, size) bool: which pixels of the frame each (top, left, side) box covers."""
     boxes = np.asarray(boxes)
-    pixels = np.arange(COMPOSITE_SIZE)
+    pixels = np.arange(size)
     top, left, side = (boxes[..., i, None] for i in range(3))
     rows = (pixels >= top) & (pixels < top + side)
     cols = (pixels >= left) & (pixels < left + side)
@@ -685,7 +685,7 @@ def _paint(canvas, sources, boxes, present) -> None:
             r = np.clip(row0 + dr, 0, height - 1)[:, :, None]
             c = np.clip(col0 + dc, 0, height - 1)[:, None, :]
             resized = resized + source[index, r, c] * (wr[:, :, None] * wc[:, None, :])[..., None]
-    inside = box_masks(boxes) & np.asarray(present)[:, None, None]
+    inside = box_masks(boxes, canvas.shape[1]) & np.asarray(present)[:, None, None]
     canvas[inside] = resized[inside]
 
 

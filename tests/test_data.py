@@ -336,3 +336,352 @@ def test_object_composites_hold_one_to_four_objects_on_flat_backgrounds():
     assert all(np.array_equal(a, b) for a, b in zip((x, y, classes, counts), again, strict=True))
     with pytest.raises(ValueError, match="between 1 and 4"):
         data.make_object_composites(images, labels, 2, seed=0, objects=[0, 5])
+
+
+# --- Objects anywhere --------------------------------------------------------------------------
+
+FILL, SINGLE, SCATTERED, GRID = (
+    data.LAYOUTS.index(name) for name in ("fill", "single", "scattered", "grid")
+)
+
+
+def coded_sources(per_class, split_id, ramp=False):
+    """Images whose colour tells where they come from: green 25 * class + 5, blue 100 * split +
+    index within the class; red 7 (a flat image), or with `ramp` a horizontal ramp 4 * column."""
+    labels = np.repeat(np.arange(10), per_class)
+    index = np.tile(np.arange(per_class), 10)
+    images = np.zeros((len(labels), 32, 32, 3), np.uint8)
+    images[..., 0] = 4 * np.arange(32) if ramp else 7
+    images[..., 1] = (25 * labels + 5)[:, None, None]
+    images[..., 2] = (100 * split_id + index)[:, None, None]
+    return images, labels
+
+
+def shown_slots(boxes):
+    """(n, 64, 64): the slot whose object shows at each pixel (-1: the background), found by
+    painting the (top, left, side) boxes in slot order by hand."""
+    shown = np.full((len(boxes), 64, 64), -1)
+    for n, row in enumerate(boxes):
+        for slot, (top, left, side) in enumerate(row.tolist()):
+            if side > 0:
+                shown[n, top : top + side, left : left + side] = slot
+    return shown
+
+
+def recording_backgrounds(monkeypatch):
+    """Keep a copy of every background `make_anywhere_composites` paints its objects on."""
+    drawn, original = [], data._backgrounds
+
+    def recording(n, rng):
+        canvas = original(n, rng)
+        drawn.append(canvas.copy())  # the canvas itself is painted over in place
+        return canvas
+
+    monkeypatch.setattr(data, "_backgrounds", recording)
+    return drawn
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    """Flat coded training sources; composites in the training mix and scattered ones of four
+    objects, each with the backgrounds it was painted on."""
+    images, labels = coded_sources(4, split_id=1)
+    with pytest.MonkeyPatch.context() as patch:
+        backgrounds = recording_backgrounds(patch)
+        mixed = data.make_anywhere_composites(images, labels, 300, seed=11)
+        scattered = data.make_anywhere_composites(
+            images, labels, 150, seed=12, layouts="scattered", counts=4
+        )
+    return (
+        images,
+        labels,
+        {"mixed": (mixed, backgrounds[0]), "scattered": (scattered, backgrounds[1])},
+    )
+
+
+def assert_painted_from(drawn, background, images, labels):
+    """Every object shows as the flat colour of a source of its class from `images`, over at
+    least MIN_VISIBLE of its box; everything else is the background it was painted on."""
+    sources = {
+        tuple(image[0, 0].tolist()): label for image, label in zip(images, labels, strict=True)
+    }
+    shown = shown_slots(drawn.boxes)
+    background = np.clip(np.rint(background), 0, 255).astype(np.uint8)
+    visible = data.visible_fractions(drawn.boxes, drawn.classes >= 0)
+    for n, x in enumerate(drawn.x):
+        np.testing.assert_array_equal(x[shown[n] == -1], background[n][shown[n] == -1])
+        for slot in np.flatnonzero(drawn.classes[n] >= 0):
+            pixels = x[shown[n] == slot]
+            assert (pixels == pixels[0]).all()  # a flat source stays flat when resized
+            assert sources[tuple(pixels[0].tolist())] == drawn.classes[n, slot]
+            share = len(pixels) / drawn.boxes[n, slot, 2] ** 2
+            assert share >= data.MIN_VISIBLE
+            assert share == pytest.approx(visible[n, slot])
+
+
+@pytest.mark.parametrize("which", ["mixed", "scattered"])
+def test_anywhere_labels_name_exactly_the_objects_placed(scenes, which):
+    drawn, _ = scenes[2][which]
+    n = len(drawn.x)
+    assert drawn.x.shape == (n, 64, 64, 3) and drawn.x.dtype == np.uint8
+    assert drawn.y.shape == (n, 10) and drawn.y.dtype == np.float32
+    expected = np.zeros((n, 10), np.float32)
+    for row, classes in enumerate(drawn.classes.tolist()):
+        expected[row, [c for c in classes if c >= 0]] = 1
+    np.testing.assert_array_equal(drawn.y, expected)
+    present = drawn.classes >= 0
+    np.testing.assert_array_equal(drawn.counts, present.sum(axis=1))
+    np.testing.assert_array_equal(drawn.y.sum(axis=1), drawn.counts)  # so the classes are distinct
+    np.testing.assert_array_equal(present, np.arange(4) < drawn.counts[:, None])  # slots 0..k-1
+    np.testing.assert_array_equal(drawn.boxes >= 0, np.repeat(present[..., None], 3, axis=2))
+    np.testing.assert_array_equal(drawn.boxes[~present], -1)
+
+
+@pytest.mark.parametrize("which", ["mixed", "scattered"])
+def test_anywhere_objects_show_their_class_and_the_rest_is_background(scenes, which):
+    images, labels, drawn = scenes
+    assert_painted_from(*drawn[which], images, labels)
+
+
+def test_anywhere_backgrounds_do_not_depend_on_the_images():
+    # The same seed with other images of the same labels: the same scenes, the same pixels
+    # wherever no object is, so a background carries nothing of any class.
+    flat = coded_sources(3, split_id=1)
+    (noisy, labels), _ = tiny_arrays(per_class_train=3)
+    np.testing.assert_array_equal(labels, flat[1])
+    first = data.make_anywhere_composites(*flat, 60, seed=4)
+    second = data.make_anywhere_composites(noisy, labels, 60, seed=4)
+    for name in ("classes", "boxes", "layouts"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    outside = shown_slots(first.boxes) == -1
+    assert outside.sum() > 60_000  # much of the frame is background
+    np.testing.assert_array_equal(first.x[outside], second.x[outside])
+    assert (first.x[~outside] != second.x[~outside]).any()
+
+
+def test_anywhere_background_kinds_vary(scenes):
+    _, background = scenes[2]["mixed"]
+    corners = {tuple(b[0, 0].round().tolist()) for b in background}
+    assert len(corners) > 200
+    flat = (background == background[:, :1, :1]).all(axis=(1, 2, 3))
+    assert 0.2 < flat.mean() < 0.5  # a third are flat colours, the others gradients or noise
+
+
+@pytest.mark.parametrize("which", ["mixed", "scattered"])
+def test_anywhere_box_geometry(scenes, which):
+    drawn, _ = scenes[2][which]
+    present = drawn.classes >= 0
+    top, left, side = (drawn.boxes[..., i][present] for i in range(3))
+    assert (top >= 0).all() and (left >= 0).all() and (side > 0).all()
+    assert (top + side <= 64).all() and (left + side <= 64).all()
+    layout, count = drawn.layouts, drawn.counts
+    np.testing.assert_array_equal(count[layout == FILL], 1)
+    np.testing.assert_array_equal(count[layout == SINGLE], 1)
+    np.testing.assert_array_equal(count[layout == GRID], 4)
+    assert (drawn.boxes[layout == FILL, 0] == [0, 0, 64]).all()
+    quadrants = [[0, 0, 32], [0, 32, 32], [32, 0, 32], [32, 32, 32]]
+    for boxes in drawn.boxes[layout == GRID]:
+        np.testing.assert_array_equal(boxes, quadrants)
+    sides = drawn.boxes[layout == SINGLE, 0, 2]
+    low, high = data.SINGLE_SIZES
+    assert ((sides >= low) & (sides <= high)).all()
+    assert set(count[layout == SCATTERED]) == ({4} if which == "scattered" else {2, 3, 4})
+    for k in set(count[layout == SCATTERED]):
+        chosen = (layout == SCATTERED) & (count == k)
+        low, high = data.SCATTERED_SIZES[k]
+        sides = drawn.boxes[chosen, :k, 2]
+        assert chosen.sum() > 20 and ((sides >= low) & (sides <= high)).all()
+        assert sides.max() - sides.min() >= (high - low) // 2  # sizes do vary
+
+
+def test_anywhere_layout_mix(scenes):
+    drawn, _ = scenes[2]["mixed"]
+    shares = np.bincount(drawn.layouts, minlength=4) / len(drawn.layouts)
+    np.testing.assert_allclose(shares, data.LAYOUT_SHARES, atol=0.08)
+    assert set(drawn.counts[drawn.layouts == SCATTERED]) == {2, 3, 4}
+    # Drawing full composites costs milliseconds each, so the 10,000 draws test the layout
+    # choice alone, which `make_anywhere_composites` makes first.
+    layouts = data._layout_indices(None, 10_000, np.random.default_rng(0))
+    shares = np.bincount(layouts, minlength=4) / len(layouts)
+    np.testing.assert_allclose(shares, data.LAYOUT_SHARES, atol=0.02)
+
+
+def test_visible_fractions_by_hand():
+    a, b, c = (0, 0, 20), (10, 10, 20), (0, 0, 10)
+    present = np.array([[True, True, False, False]])
+    boxes = np.array([[a, b, c, c]])
+    # B, painted after A, covers A's rows and columns 10..19: 100 of its 400 pixels.
+    np.testing.assert_allclose(data.visible_fractions(boxes, present), [[0.75, 1, 1, 1]])
+    np.testing.assert_allclose(
+        data.visible_fractions(boxes[:, [1, 0]], present[:, :2]), [[0.75, 1]]
+    )
+    # C covers another 100 of A's pixels (rows and columns 0..9), none of B's.
+    three = np.array([[True, True, True, False]])
+    np.testing.assert_allclose(data.visible_fractions(boxes, three), [[0.5, 1, 1, 1]])
+    # The same box twice: the earlier copy is hidden entirely.
+    np.testing.assert_allclose(
+        data.visible_fractions(np.array([[a, a]]), np.array([[True, True]])), [[0, 1]]
+    )
+    masks = data.box_masks(np.array([a, b, (60, 58, 10), (-1, -1, -1)]))
+    assert masks.sum(axis=(1, 2)).tolist() == [400, 400, 4 * 6, 0]  # clipped at the frame
+    assert masks[0, 19, 19] and not masks[0, 20, 0] and masks[1, 29, 10] and not masks[1, 9, 10]
+
+
+def test_anywhere_fallback_puts_scattered_objects_in_the_quadrants(monkeypatch):
+    # With no placement tries left, every scattered composite takes the fallback.
+    monkeypatch.setattr(data, "PLACEMENT_TRIES", 0)
+    images, labels = coded_sources(2, split_id=1)
+    counts = np.resize([2, 3, 4], 60)
+    backgrounds = recording_backgrounds(monkeypatch)
+    drawn = data.make_anywhere_composites(images, labels, 60, 3, layouts="scattered", counts=counts)
+    np.testing.assert_array_equal(drawn.counts, counts)
+    present = drawn.classes >= 0
+    np.testing.assert_array_equal(data.visible_fractions(drawn.boxes, present)[present], 1.0)
+    for boxes, k in zip(drawn.boxes, counts, strict=True):
+        top, left, side = boxes[:k].T
+        np.testing.assert_array_equal(top // 32 * 2 + left // 32, np.arange(k))
+        assert ((top % 32 + side <= 32) & (left % 32 + side <= 32)).all()
+        low, high = data.SCATTERED_SIZES[k]
+        assert ((side >= low) & (side <= high)).all()
+    assert_painted_from(drawn, backgrounds[0], images, labels)
+
+
+def test_anywhere_objects_are_the_sources_resized_bilinearly():
+    images, labels = coded_sources(2, split_id=1, ramp=True)
+    drawn = data.make_anywhere_composites(images, labels, 40, 8, layouts="single")
+    for x, (top, left, side), label in zip(
+        drawn.x, drawn.boxes[:, 0], drawn.classes[:, 0], strict=True
+    ):
+        box = x[top : top + side, left : left + side]
+        # A linear ramp stays linear: column q of the box samples the source at column
+        # (q + 0.5) * 32 / side - 0.5, clamped to the source's first and last columns.
+        at = np.clip((np.arange(side) + 0.5) * 32 / side - 0.5, 0, 31)
+        np.testing.assert_array_equal(box[..., 0], np.broadcast_to(np.rint(4 * at), (side, side)))
+        assert (box[..., 1] == 25 * label + 5).all() and set(np.unique(box[..., 2])) <= {100, 101}
+    # Filling the frame doubles the ramp: 0, 1, 3, 5, ..., 123, 124 (hand computed).
+    fill = data.make_anywhere_composites(images, labels, 40, 9, layouts="fill", augment=True)
+    ramp = np.array([0, *range(1, 124, 2), 124])
+    flipped = [(x[..., 0] == ramp[::-1]).all() for x in fill.x]
+    assert all(f or (x[..., 0] == ramp).all() for f, x in zip(flipped, fill.x, strict=True))
+    assert 5 < sum(flipped) < 35  # augment flips objects left-right at random
+
+
+def test_paint_bilinear_resize():
+    rng = np.random.default_rng(0)
+    sources = rng.integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
+    canvas = np.full((2, 64, 64, 3), -1.0, np.float32)
+    data._paint(canvas, sources, np.array([[0, 0, 32], [10, 20, 32]]), np.array([True, True]))
+    np.testing.assert_array_equal(canvas[0, :32, :32], sources[0])  # side 32: an exact copy
+    np.testing.assert_array_equal(canvas[1, 10:42, 20:52], sources[1])
+    assert (canvas[0, 32:] == -1).all() and (canvas[0, :, 32:] == -1).all()
+    assert (
+        (canvas[1, :10] == -1).all()
+        and (canvas[1, :, :20] == -1).all()
+        and (canvas[1, 42:] == -1).all()
+    )
+    before = canvas.copy()
+    data._paint(canvas, sources, np.array([[0, 0, 64], [5, 5, 20]]), np.array([False, False]))
+    np.testing.assert_array_equal(canvas, before)  # absent objects paint nothing
+    flat = np.full((1, 32, 32, 3), 173, np.uint8)
+    np.testing.assert_allclose(data._resize_bilinear(flat, 64), 173, atol=1e-3)
+    ramp = np.broadcast_to((4 * np.arange(32, dtype=np.uint8))[None, None, :, None], (1, 32, 32, 3))
+    hand = {64: [0, *range(1, 124, 2), 124], 16: range(2, 128, 8)}  # (q/2 - 1/4) and (2q + 1/2)
+    for side, expected in hand.items():
+        resized = data._resize_bilinear(ramp, side)
+        np.testing.assert_allclose(resized[0, 7, :, 1], list(expected), atol=1e-3)
+        assert np.abs(resized[0] - resized[0, :1]).max() < 1e-3  # the rows stay equal
+    for side in (17, 24, 45, 56):
+        row = data._resize_bilinear(ramp, side)[0, 0, :, 0]
+        assert (np.diff(row) >= -1e-4).all() and row[-1] - row[0] > 100
+
+
+def test_anywhere_composites_are_reproducible_per_seed():
+    images, labels = coded_sources(2, split_id=1)
+    first = data.make_anywhere_composites(images, labels, 30, seed=6, augment=True)
+    second = data.make_anywhere_composites(images, labels, 30, seed=6, augment=True)
+    other = data.make_anywhere_composites(images, labels, 30, seed=7, augment=True)
+    for name in ("x", "y", "classes", "boxes", "layouts"):
+        assert getattr(first, name).tobytes() == getattr(second, name).tobytes()
+    assert first.x.tobytes() != other.x.tobytes() and first.boxes.tobytes() != other.boxes.tobytes()
+
+
+def test_anywhere_layouts_by_name_or_index_and_counts():
+    images, labels = coded_sources(2, split_id=1)
+    for name in data.LAYOUTS:
+        drawn = data.make_anywhere_composites(images, labels, 6, 0, layouts=name)
+        np.testing.assert_array_equal(drawn.layouts, data.LAYOUTS.index(name))
+    chosen = np.resize([GRID, FILL, SCATTERED, SINGLE], 12)
+    drawn = data.make_anywhere_composites(images, labels, 12, 0, layouts=chosen.tolist(), counts=3)
+    np.testing.assert_array_equal(drawn.layouts, chosen)
+    np.testing.assert_array_equal(drawn.counts, np.resize([4, 1, 3, 1], 12))
+    counts = np.resize([4, 2, 3], 9)
+    drawn = data.make_anywhere_composites(images, labels, 9, 0, layouts="scattered", counts=counts)
+    np.testing.assert_array_equal(drawn.counts, counts)
+    assert len(data.make_anywhere_composites(images, labels, 0, 0).x) == 0
+
+
+def test_bad_anywhere_arguments():
+    images, labels = coded_sources(2, split_id=1)
+    with pytest.raises(ValueError, match="one of fill, single, scattered, grid; got 'diagonal'"):
+        data.make_anywhere_composites(images, labels, 2, 0, layouts="diagonal")
+    for layouts in ([0, 4], [-1, 0], [0, 1, 2]):
+        with pytest.raises(ValueError, match="layouts must hold 2 indices into"):
+            data.make_anywhere_composites(images, labels, 2, 0, layouts=layouts)
+    for counts in (1, 5, [2, 0]):
+        with pytest.raises(ValueError, match="scattered composite holds 2 to 4 objects"):
+            data.make_anywhere_composites(images, labels, 2, 0, layouts="scattered", counts=counts)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        data.make_anywhere_composites(images, labels, -1, 0)
+    with pytest.raises(ValueError, match="shape"):
+        data.make_anywhere_composites(images[:, :16], labels, 2, 0)
+    with pytest.raises(ValueError, match="No images of class"):
+        data.make_anywhere_composites(images[labels < 9], labels[labels < 9], 50, 0)
+
+
+def test_anywhere_composites_come_from_their_own_split(scenes, monkeypatch):
+    train_images, train_labels, drawn = scenes
+    test_images, test_labels = coded_sources(2, split_id=2)
+    backgrounds = recording_backgrounds(monkeypatch)
+    test_drawn = data.make_anywhere_composites(test_images, test_labels, 60, seed=11)
+    # Blue tells the split (100 train, 200 test) and the index, so a lookup in the split's own
+    # sources finds every object, and none of the other split's.
+    assert_painted_from(test_drawn, backgrounds[0], test_images, test_labels)
+    with pytest.raises(KeyError):
+        assert_painted_from(test_drawn, backgrounds[0], train_images, train_labels)
+    with pytest.raises(KeyError):
+        assert_painted_from(*drawn["mixed"], test_images, test_labels)
+
+
+def test_draw_composites_of_objects_anywhere():
+    (images, labels), _ = tiny_arrays()
+    x, y = data.draw_composites(images, labels, 20, 5, kind="anywhere")
+    drawn = data.make_anywhere_composites(images, labels, 20, 5)
+    assert x.tobytes() == drawn.x.tobytes() and y.tobytes() == drawn.y.tobytes()
+    with pytest.raises(ValueError, match="four-distinct, one-to-four, anywhere; got 'everywhere'"):
+        data.draw_composites(images, labels, 2, 0, kind="everywhere")
+
+
+def test_fresh_composites_of_objects_anywhere_replay_per_seed_epoch_and_batch():
+    (images, labels), _ = tiny_arrays()
+    dataset = data.fresh_composites(images, labels, 10, 4, seed=3, kind="anywhere")
+    assert len(dataset) == 3
+    x0, y0 = dataset[0]
+    assert x0.shape == (4, 64, 64, 3) and x0.dtype == np.uint8
+    assert y0.shape == (4, 10) and y0.dtype == np.float32
+    assert dataset[2][0].shape == (2, 64, 64, 3) and dataset[2][1].shape == (2, 10)
+    assert set(y0.sum(axis=1).tolist()) <= {1, 2, 3, 4}
+    # Batch b of epoch e is the batch drawn from default_rng([seed, e, b]).
+    expected = data.make_anywhere_composites(
+        images, labels, 4, np.random.default_rng([3, 0, 1]), augment=True
+    )
+    x1, y1 = dataset[1]
+    assert x1.tobytes() == expected.x.tobytes() and y1.tobytes() == expected.y.tobytes()
+    assert dataset[0][0].tobytes() == x0.tobytes()
+    dataset.on_epoch_end()
+    x_next, _ = dataset[0]
+    assert x_next.tobytes() != x0.tobytes()
+    resumed = data.fresh_composites(images, labels, 10, 4, seed=3, first_epoch=1, kind="anywhere")
+    assert resumed[0][0].tobytes() == x_next.tobytes()
+    plain = data.fresh_composites(images, labels, 10, 4, seed=3, augment=False, kind="anywhere")
+    expected = data.make_anywhere_composites(images, labels, 4, np.random.default_rng([3, 0, 0]))
+    assert plain[0][0].tobytes() == expected.x.tobytes()
