@@ -47,3 +47,27 @@ def overlay(image: np.ndarray, activation_map: np.ndarray, strength: float = 0.6
     alpha = strength * heat
     blended = (1.0 - alpha) * image.astype(np.float32) * (1.0 - 0.4 * strength) + alpha * colour
     return np.clip(blended, 0, 255).astype(np.uint8)
+
+
+def model_maps(model, composites: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """(n, 64, 64, 3) composites -> (n, h, w, classes) maps of a `core.model` network.
+
+    The features of its last convolution block times its logits' kernel, as the app's
+    Predictor computes them, `chunk` composites at a time (a chunk's features are 64 KiB per
+    composite). For a softmax network too: the maps are those of its logits, CAM_c above.
+    """
+    from keras import Model
+
+    from core.model import LAST_CONV_NAME, LOGITS_NAME
+
+    composites = np.asarray(composites)
+    if composites.ndim != 4 or composites.shape[1:] != (64, 64, 3):
+        raise ValueError(f"composites must be (n, 64, 64, 3), got {composites.shape}.")
+    probe = Model(model.inputs, model.get_layer(LAST_CONV_NAME).output)
+    kernel = np.asarray(model.get_layer(LOGITS_NAME).kernel, dtype=np.float32)
+    height, width = probe.output_shape[1:3]
+    maps = np.zeros((len(composites), height, width, kernel.shape[1]), dtype=np.float32)
+    for start in range(0, len(composites), chunk):
+        features = probe.predict(composites[start : start + chunk], batch_size=256, verbose=0)
+        maps[start : start + chunk] = class_activation_maps(features, kernel)
+    return maps

@@ -9,8 +9,11 @@ exists on this machine (so the shipped numbers reproduce), otherwise the Keras d
 
 Prints a table and writes the manifest's evaluation JSON (per model: the headline metrics at
 0.5, per-class scores, mAP, the threshold sweep, exact match by number of distinct classes, and
-on composites with one to four objects by the number of objects). A model file that is missing,
-damaged or of another network ends the run with a message and exit status 1.
+on composites with one to four objects by the number of objects; `by_layout`, the figures on
+composites of objects anywhere, one set per layout of `core.data.LAYOUTS`; `map_aim`, how often
+a present class's activation map puts most of its mass on that class, `core.map_aim`). A model
+file that is missing, damaged or of another network ends the run with a message and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from core import data as data_module
-from core import evaluation
+from core import evaluation, map_aim
 
 SUBSET_COMPOSITES = 2_000  # composites per extra set (k distinct classes, repeats allowed)
 ONE_TO_FOUR = "one_to_four"  # the set of composites with 1-4 objects and empty quadrants
+# One set of objects anywhere per layout, drawn with the seed [seed, LAYOUT_SEEDS[layout]].
+LAYOUT_SEEDS = {layout: 20 + index for index, layout in enumerate(data_module.LAYOUTS)}
+LAYOUT_SETS = {layout: f"layout_{layout}" for layout in data_module.LAYOUTS}  # their keys in sets
+SCATTERED_COUNTS = (2, 3, 4)  # the scattered set holds as many composites of each count
 
 
 def predict(model, images: np.ndarray, batch_size: int = 256, verbose: int | str = 0):
@@ -53,7 +60,66 @@ def test_sets(
     # One to four objects, the other quadrants empty, balanced over the count: as many as the
     # headline set.
     sets[ONE_TO_FOUR] = data_module.make_object_composites(x_test, y_test, n, seed=[seed, 14])
+    sets.update(layout_sets(x_test, y_test, seed, subset_n))
     return sets
+
+
+def layout_sets(x_test, y_test, seed: int, n: int) -> dict:
+    """{LAYOUT_SETS[layout]: Scenes} of `n` composites of objects anywhere per layout, drawn
+    from the CIFAR test split; the scattered one balanced over SCATTERED_COUNTS objects."""
+    sets = {}
+    for layout in data_module.LAYOUTS:
+        counts = np.resize(SCATTERED_COUNTS, n) if layout == data_module.SCATTERED else None
+        sets[LAYOUT_SETS[layout]] = data_module.make_anywhere_composites(
+            x_test, y_test, n, [seed, LAYOUT_SEEDS[layout]], layouts=layout, counts=counts
+        )
+    return sets
+
+
+def set_figures(y_true, scores) -> dict:
+    """Exact match and per-label accuracy at 0.5, mAP and the mean number of labels answered."""
+    decisions = evaluation.decide(scores)
+    return {
+        "exact_match": evaluation.exact_match(y_true, decisions),
+        "per_label_accuracy": evaluation.per_label_accuracy(y_true, decisions),
+        "mean_average_precision": evaluation.mean_average_precision(y_true, scores),
+        "mean_predicted_labels": float(decisions.sum(axis=-1).mean()),
+    }
+
+
+def layout_figures(model, scenes, by_objects: bool = False) -> dict:
+    """A layout set's figures (`set_figures`, its size and top-k told k's exact match); with
+    `by_objects`, the same by number of objects (`evaluation.by_object_count`)."""
+    scores = predict(model, scenes.x)
+    report = {"composites": len(scenes.x), **set_figures(scenes.y, scores)}
+    told = evaluation.top_true_count(scenes.y, scores)
+    report["told_count_exact_match"] = evaluation.exact_match(scenes.y, told)
+    if by_objects:
+        decisions = evaluation.decide(scores)
+        report["by_objects"] = evaluation.by_object_count(
+            scenes.y, decisions, scenes.counts, scores
+        )
+    return report
+
+
+def map_aim_figures(model, sets) -> dict:
+    """How often a present class's map aims at it (`core.map_aim`): on the first composites of
+    the headline and one-to-four sets, as many as the scattered layout set holds (by quadrant),
+    and on that set (by the pixels each object shows)."""
+    from core.cam import model_maps
+
+    scenes = sets[LAYOUT_SETS[data_module.SCATTERED]]
+    n = len(scenes.x)
+    x, _, classes = sets["test"]
+    four = map_aim.quadrant_aim(model_maps(model, x[:n]), classes[:n])
+    x, _, classes, counts = sets[ONE_TO_FOUR]
+    one_to_four = map_aim.quadrant_aim(model_maps(model, x[:n]), classes[:n])
+    anywhere = map_aim.object_aim(model_maps(model, scenes.x), scenes.classes, scenes.boxes)
+    return {
+        "four_distinct": map_aim.summarize_aim(four),
+        "one_to_four": map_aim.summarize_aim(one_to_four, counts[:n]),
+        "anywhere": map_aim.summarize_aim(anywhere, scenes.counts),
+    }
 
 
 def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
@@ -63,22 +129,22 @@ def evaluate_model(model, sets, verbose: int | str = 0) -> dict:
     report["threshold_sweep"] = evaluation.threshold_sweep(y, scores)
     report["best_threshold"] = evaluation.best_threshold(report["threshold_sweep"])
     report["by_set"] = {}
-    for name, (x_extra, y_extra, *_) in sets.items():
-        if name == "test":
+    for name, drawn in sets.items():
+        if name == "test" or name in LAYOUT_SETS.values():
             continue
+        x_extra, y_extra = drawn[:2]
         extra_scores = predict(model, x_extra)
-        decisions = evaluation.decide(extra_scores)
-        report["by_set"][name] = {
-            "exact_match": evaluation.exact_match(y_extra, decisions),
-            "per_label_accuracy": evaluation.per_label_accuracy(y_extra, decisions),
-            "mean_average_precision": evaluation.mean_average_precision(y_extra, extra_scores),
-        }
-        report["by_set"][name]["mean_predicted_labels"] = float(decisions.sum(axis=-1).mean())
+        report["by_set"][name] = set_figures(y_extra, extra_scores)
         if name == ONE_TO_FOUR:
             counts = sets[ONE_TO_FOUR][3]
             report["by_set"][name]["by_objects"] = evaluation.by_object_count(
-                y_extra, decisions, counts, extra_scores
+                y_extra, evaluation.decide(extra_scores), counts, extra_scores
             )
+    report["by_layout"] = {
+        layout: layout_figures(model, sets[name], by_objects=layout == data_module.SCATTERED)
+        for layout, name in LAYOUT_SETS.items()
+    }
+    report["map_aim"] = map_aim_figures(model, sets)
     return report
 
 
@@ -125,6 +191,25 @@ def format_table(results: dict) -> str:
         f"{'baselines':<22}{base['chance_exact_match']:>13.2%}"
         f"{base['all_negative_per_label']:>11.2%}   (chance exact match, all-negative per-label)"
     )
+    return "\n".join(lines)
+
+
+def format_layouts(results: dict) -> str:
+    """Exact match at 0.5 on each layout of objects anywhere, and how often a present class's
+    map aims at it (four distinct, one to four, objects anywhere)."""
+    heads = "".join(f"{layout:>11}" for layout in data_module.LAYOUTS)
+    lines = [f"{'model':<22}{heads}{'aim 4':>8}{'aim 1-4':>9}{'aim any':>9}"]
+    for name, report in results["models"].items():
+        layouts, aim = report.get("by_layout", {}), report.get("map_aim", {})
+        cells = "".join(
+            f"{layouts.get(layout, {}).get('exact_match', float('nan')):>11.2%}"
+            for layout in data_module.LAYOUTS
+        )
+        rates = [
+            aim.get(key, {}).get("hit_rate") for key in ("four_distinct", "one_to_four", "anywhere")
+        ]
+        rates = [float("nan") if rate is None else rate for rate in rates]
+        lines.append(f"{name:<22}{cells}{rates[0]:>8.1%}{rates[1]:>9.1%}{rates[2]:>9.1%}")
     return "\n".join(lines)
 
 
@@ -214,6 +299,7 @@ def main(argv=None) -> None:
     partial.write_text(json.dumps(results, indent=1) + "\n")
     os.replace(partial, manifest.evaluation)
     print(format_table(results))
+    print(format_layouts(results))
     print(f"Wrote {manifest.evaluation}")
 
 

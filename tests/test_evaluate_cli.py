@@ -57,6 +57,13 @@ def test_evaluates_the_manifest_and_merges_a_later_run(two_models, tmp_path):
     assert report["models"]["softmax"]["loss"] == "softmax"
     objects = report["models"]["softmax"]["by_set"]["one_to_four"]["by_objects"]
     assert set(objects) == {"1", "2", "3", "4"} and "told_count_exact_match" in objects["1"]
+    layouts = report["models"]["bce"]["by_layout"]  # as many composites as --composites
+    assert list(layouts) == ["fill", "single", "scattered", "grid"]
+    assert [layouts[layout]["composites"] for layout in layouts] == [40] * 4
+    assert set(layouts["scattered"]["by_objects"]) == {"2", "3", "4"}
+    aim = report["models"]["softmax"]["map_aim"]
+    assert set(aim) == {"four_distinct", "one_to_four", "anywhere"}
+    assert aim["four_distinct"]["maps"] == 40 * 4
     before = report["models"]["bce"]
     second = evaluate(tmp_path, "softmax", "--data", data, "--composites", "40")
     assert second.returncode == 0, second.stderr

@@ -182,3 +182,79 @@ def test_the_committed_evaluation_has_the_shape_the_app_reads():
     manifest = load_manifest(REPO / "models")
     report = ev.check_report(json.loads(manifest.evaluation.read_text()))
     assert set(report["models"]) == {model.name for model in manifest.models}
+
+
+def flat_test_split(per_class=3):
+    """CIFAR-like test images, each one flat colour (200, 20 * class + 5, 7): a composite's
+    object shows which class its pixels came from."""
+    labels = np.repeat(np.arange(10), per_class)
+    images = np.zeros((len(labels), 32, 32, 3), np.uint8)
+    images[..., 0], images[..., 2] = 200, 7
+    images[..., 1] = (20 * labels + 5)[:, None, None]
+    return images, labels
+
+
+class ColourModel:
+    """A stand-in for a Keras model on `flat_test_split` composites: each class scores three
+    times the share of the pixels in its colour (at most 1), so a small object is missed at 0.5
+    but still ranks above the absent classes."""
+
+    def predict(self, images, batch_size=None, verbose=0):
+        colours = np.stack([np.full(10, 200), 20 * np.arange(10) + 5, np.full(10, 7)], axis=1)
+        images = np.asarray(images)[:, None]
+        shares = (images == colours[None, :, None, None, :]).all(axis=-1).mean(axis=(2, 3))
+        return np.minimum(3 * shares, 1.0)
+
+
+def test_the_layout_sets_shapes_and_counts():
+    from core import data
+    from core.evaluate import LAYOUT_SETS, test_sets
+
+    x_test, y_test = flat_test_split()
+    sets = test_sets(x_test, y_test, seed=4, n=30, subset_n=12)
+    assert [name for name in sets if name.startswith("layout_")] == list(LAYOUT_SETS.values())
+    expected_counts = {"fill": [1] * 12, "single": [1] * 12, "grid": [4] * 12}
+    expected_counts["scattered"] = [2, 3, 4] * 4  # balanced over the count
+    for layout, name in LAYOUT_SETS.items():
+        scenes = sets[name]
+        assert scenes.x.shape == (12, 64, 64, 3) and scenes.x.dtype == np.uint8
+        assert scenes.y.shape == (12, 10) and scenes.boxes.shape == (12, 4, 3)
+        assert (scenes.layouts == data.LAYOUTS.index(layout)).all()
+        assert scenes.counts.tolist() == expected_counts[layout]
+        assert scenes.y.sum(axis=1).tolist() == expected_counts[layout]
+    # Drawn again from the same seed: the same composites; each layout's seed is its own.
+    again = test_sets(x_test, y_test, seed=4, n=30, subset_n=12)
+    np.testing.assert_array_equal(again["layout_single"].x, sets["layout_single"].x)
+    assert not np.array_equal(sets["layout_fill"].x, sets["test"][0][:12])
+
+
+def test_the_layout_sets_objects_are_test_images_of_their_label():
+    from core.evaluate import LAYOUT_SETS, layout_sets
+    from core.map_aim import visible_masks
+
+    x_test, y_test = flat_test_split()
+    for scenes in layout_sets(x_test, y_test, seed=4, n=9).values():
+        shown = visible_masks(scenes.boxes)
+        for row, slot in zip(*np.nonzero(scenes.classes >= 0), strict=True):
+            label = scenes.classes[row, slot]
+            assert scenes.y[row, label] == 1
+            pixels = scenes.x[row][shown[row, slot]]
+            assert (pixels == (200, 20 * label + 5, 7)).all()
+    fill = layout_sets(x_test, y_test, seed=4, n=9)[LAYOUT_SETS["fill"]]
+    assert (fill.x[:, :, :, 1] == (20 * fill.classes[:, :1, None] + 5)).all()
+
+
+def test_the_scattered_sets_figures_by_count_add_up_to_the_whole():
+    from core.evaluate import layout_figures, layout_sets
+
+    x_test, y_test = flat_test_split()
+    scenes = layout_sets(x_test, y_test, seed=4, n=30)["layout_scattered"]
+    report = layout_figures(ColourModel(), scenes, by_objects=True)
+    assert report["composites"] == 30 and set(report["by_objects"]) == {"2", "3", "4"}
+    assert 0 < report["exact_match"] < report["told_count_exact_match"] == 1
+    parts = report["by_objects"].values()
+    for key in ("exact_match", "per_label_accuracy", "mean_predicted_labels"):
+        weighted = sum(part["composites"] * part[key] for part in parts) / report["composites"]
+        assert weighted == pytest.approx(report[key]), key
+    assert [part["composites"] for part in parts] == [10, 10, 10]
+    assert "by_objects" not in layout_figures(ColourModel(), scenes)
