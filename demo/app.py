@@ -2,18 +2,20 @@
 
     streamlit run demo/app.py
 
-The frame of every page: the page's configuration and language, the page an address asks for,
-and the reconnect timer. The pages themselves are in `demo/app_pages/`, one module each.
+The frame of every page: the page's configuration and language, the navigation over the table of
+pages (`demo.routes`), old addresses forwarded to their pages, and the reconnect timer. The pages
+themselves are in `demo/app_pages/`, one module each.
 
 The models come from `models/models.json` (set MULTILABEL_MODELS_DIR to read another folder).
 """
 
 from __future__ import annotations
 
+import importlib
+
 import streamlit as st
 
-from demo import i18n, keys, url
-from demo.app_pages import lab, lesson, room, workbench
+from demo import i18n, routes, url
 from demo.i18n import _
 from demo.serve import patches
 
@@ -55,15 +57,33 @@ def configure_page() -> None:
     st.html(COMPACT)
 
 
-# (the address parameter that selects a page, the page): the first one in the address draws it;
-# with none of them, the workbench does.
-ROUTES = ((keys.ROOM_VIEW, room.page), ("step", lesson.page), (keys.LAB_VIEW, lab.page))
+def streamlit_pages() -> dict[str, st.Page]:
+    """{route name: st.Page} for every route of `demo.routes`."""
+    pages = {}
+    for route in routes.ROUTES:
+        draw = importlib.import_module(route.module).page
+        options = {"url_path": route.url_path} if route.url_path else {"default": True}
+        pages[route.name] = st.Page(draw, title=_(route.title), **options)
+    return pages
+
+
+def forward_an_old_address(current: st.Page, pages: dict[str, st.Page]) -> None:
+    """An address without a path that chose its page by a parameter (`/?step=3&hide=threshold`,
+    `/?room=CODE`, `/?lab=1`) moves to that page's path with every parameter kept."""
+    if current is not pages[routes.WORKBENCH.name]:
+        return
+    old = routes.old_route(st.query_params)
+    if old is not None:
+        st.switch_page(pages[old.name], query_params=st.query_params.to_dict())
 
 
 def main() -> None:
     i18n.choose_language(url.language())
     configure_page()
-    next((page for name, page in ROUTES if name in st.query_params), workbench.page)()
+    pages = streamlit_pages()
+    current = st.navigation(list(pages.values()), position="hidden")
+    forward_an_old_address(current, pages)
+    current.run()
     rerun_after_reconnecting()
     patches.freeze_loaded_objects()
 

@@ -229,7 +229,7 @@ STEPS = (
         ),
         after=N_(
             "Binary cross-entropy asks every output for 0 or 1 on its own, so at {threshold} it "
-            "stays close to its best; [try any ending in the lab](?lab=1)."
+            "stays close to its best; [try any ending in the lab](./lab)."
         ),
         lab_data="one-to-four",
     ),

@@ -224,7 +224,9 @@ def test_the_sqlite_purge_runs_at_most_once_a_minute_through_the_expiry_index(tm
 
 
 def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monkeypatch):
-    monkeypatch.setattr(rooms.identity, "PIN_ITERATIONS", 1)  # the flood is about memory, not hashing
+    monkeypatch.setattr(
+        rooms.identity, "PIN_ITERATIONS", 1
+    )  # the flood is about memory, not hashing
     process, port = start_redis(tmp_path, *NO_PERSISTENCE, "--maxmemory", "3mb")
     try:
         store = wait_for_redis(port, rooms.Limits(rooms_per_server=10**6, rooms_per_browser=10**6))

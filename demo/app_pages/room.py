@@ -34,7 +34,7 @@ import time
 
 import streamlit as st
 
-from demo import charts, i18n, keys, lesson, rooms
+from demo import charts, i18n, keys, lesson, rooms, routes
 from demo.context import page_context
 from demo.i18n import N_, _
 from demo.ui import lesson_step
@@ -45,7 +45,7 @@ RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
 COOKIE_SECONDS = 7 * 24 * 3600
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
-LANGUAGE_PARAM = "lang"  # the address parameter of the page's language (`demo.url`)
+LANGUAGE_PARAM = routes.LANGUAGE_PARAM
 TEACHER_KEYS = (
     "room_back",
     "room_next",
@@ -268,8 +268,10 @@ def start_page(room_store_, browser: str) -> None:
         st.error(refused)
     mine = room_store_.rooms_of(browser)
     if mine:
-        asked = "".join(f"&{name}={value}" for name, value in language_param().items())
-        links = lesson.list_text(f"[{code}](/?room={code}{asked})" for code in mine)
+        language = language_param().get(LANGUAGE_PARAM)
+        links = lesson.list_text(
+            f"[{code}]({routes.link(routes.ROOM.name, language, room=code)})" for code in mine
+        )
         st.markdown(_("Rooms this browser leads: {rooms}").format(rooms=links))
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import cache, messages, url
+from demo import cache, messages, routes, url
 from demo.context import PageContext, page_context
 from demo.i18n import N_, _
 from demo.terms import term
@@ -147,7 +147,7 @@ def intro() -> None:
             "CIFAR-10 pictures tiled 2x2: one image, **several labels**. One network, three "
             "endings: sigmoids with **binary** or **categorical cross-entropy**, or a "
             "**softmax**. [Train the last layer yourself in the loss lab]({lab})."
-        ).format(lab="?lab=1" if url.language() is None else f"?lab=1&lang={url.language()}")
+        ).format(lab=routes.link(routes.LAB.name, url.language()))
     )
 
 

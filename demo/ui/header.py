@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from demo import i18n
+from demo import i18n, routes
 from demo.i18n import _
 
 # The widgets that show their options through a translated `format_func`, on the pages that have
@@ -29,7 +29,7 @@ def switch_language() -> None:
     chosen = st.session_state.get("lang_choice")
     if chosen not in i18n.LANGUAGES:
         return
-    st.query_params["lang"] = chosen
+    st.query_params[routes.LANGUAGE_PARAM] = chosen
     for key in TRANSLATED_CHOICES:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
