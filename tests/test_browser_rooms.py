@@ -74,7 +74,7 @@ def answer(page, choice: str) -> None:
 def test_the_projected_address_and_text_give_a_second_browser_no_control(served, chromium):
     url, store = served
     teacher, code = start_a_room(chromium.new_context(viewport={"width": 1280, "height": 720}), url)
-    assert teacher.url.endswith(f"/?room={code}")  # no key, nothing secret in the address
+    assert teacher.url.endswith(f"/room?room={code}")  # no key, nothing secret in the address
     assert teacher_buttons(teacher) == ["Back", "Next", "Reveal", "Close room", "Lock joining"]
     ARTIFACTS.mkdir(exist_ok=True)
     teacher.screenshot(path=str(ARTIFACTS / "room-teacher.png"))

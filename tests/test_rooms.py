@@ -103,13 +103,13 @@ def test_the_pin_lets_another_device_lead_and_wrong_tries_are_limited(store):
     teacher, phone, student = browsers(3)
     room = store.create(teacher, "teach42")
     store.join(room.code, phone)
-    with pytest.raises(rooms.RoomError, match="4 tries left"):
+    with pytest.raises(rooms.RoomError, match=f"{rooms.PIN_TRIES - 1} tries left"):
         store.sign_in(room.code, student, "teach43")
     store.sign_in(room.code, phone, "teach42")
     assert store.is_teacher(room.code, phone) and not store.is_teacher(room.code, student)
     assert store.joined(room.code) == 0  # the teacher's phone is no longer counted as a student
     assert store.lead(room.code, phone, step=2).step == 2
-    for left in (3, 2, 1, 0):
+    for left in range(rooms.PIN_TRIES - 2, -1, -1):
         with pytest.raises(rooms.RoomError, match=f"{left} tries left"):
             store.sign_in(room.code, student, "guess00")
     with pytest.raises(rooms.RoomError, match="paused"):
@@ -238,7 +238,7 @@ def test_a_full_redis_refuses_new_rooms_and_keeps_the_live_class(tmp_path, monke
         flooder = rooms.new_browser_id()
         with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
             for _ in range(100_000):
-                store.create(flooder, "000000")
+                store.create(flooder, "271828")
         store.redis.config_set("maxmemory", "1")  # full for certain, even for a small write
         assert store.redis.ping()
         with pytest.raises(rooms.STORE_ERRORS, match="maxmemory"):
@@ -276,7 +276,7 @@ def test_a_stopped_redis_raises_a_store_error_and_works_again_once_back(tmp_path
     for call in (
         lambda: store.room(room.code),
         store.ping,
-        lambda: store.create(teacher, "1234567"),
+        lambda: store.create(teacher, "2718281"),
     ):
         with pytest.raises(rooms.STORE_ERRORS):
             call()
@@ -325,7 +325,7 @@ def test_a_data_folder_that_cannot_be_written_raises_a_store_error(tmp_path):
 
 
 def answer_many(path: str, code: str, students: list[str]) -> None:
-    store = SQLiteStore(path, rooms.Limits())
+    store = SQLiteStore(path, rooms.Limits(joins_per_minute=1000))
     for index, student in enumerate(students):
         store.join(code, student)
         store.answer(code, 1, student, str(index % 3))
@@ -349,11 +349,14 @@ def test_workers_in_separate_processes_share_the_sqlite_file(tmp_path):
     assert journal == "wal"
 
 
-def test_redis_is_chosen_by_its_url_and_sqlite_otherwise(tmp_path, monkeypatch):
+def test_redis_is_chosen_by_its_url_and_sqlite_otherwise(tmp_path, monkeypatch, request):
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert isinstance(rooms.open_store(folder=tmp_path), SQLiteStore)
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
     assert isinstance(rooms.open_store(folder=tmp_path), RedisStore)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    with pytest.raises(rooms.STORE_ERRORS):
+        rooms.open_store(folder=tmp_path)
 
 
 def test_limits_come_from_the_environment_with_clear_errors():
@@ -411,7 +414,7 @@ def test_the_tally_text_s_wordings_are_the_catalogs_translations(tmp_path):
 
 
 def test_a_refusal_is_raised_in_english_and_said_in_the_page_s_language():
-    refusal = rooms.identity.pin_refusal(rooms.pin_digest("314159"), "999999", 1)
+    refusal = rooms.identity.pin_refusal(False, rooms.PIN_TRIES - 4)
     assert str(refusal) == "That is not this room's teacher PIN (3 tries left)."
     japanese = {refusal.message: "このルームの先生用PINではありません（残り{left}回）。"}
     assert refusal.text(japanese.get) == "このルームの先生用PINではありません（残り3回）。"
@@ -473,11 +476,16 @@ def test_answers_are_bounded_and_a_teacher_s_own_answers_leave_the_tally(store):
     assert store.tally(room.code, 1) == {} and store.joined(room.code) == 0
 
 
-def test_failures_are_counted_per_name_for_the_whole_server(store):
-    assert store.failures("passphrase") == 0
+def test_tries_are_counted_per_name_in_a_window_from_the_first(store):
+    assert store.tries("passphrase:10.0.0.1", 60, add=False).count == 0
     for _ in range(3):
-        store.fail("passphrase")
-    assert store.failures("passphrase") == 3 and store.failures("other") == 0
+        counted = store.tries("passphrase:10.0.0.1", 60)
+    assert counted.count == 3 and counted.first <= counted.last
+    assert store.tries("passphrase:10.0.0.1", 60, add=False) == counted
+    assert store.tries("passphrase:10.0.0.2", 60, add=False).count == 0
+    store.tries("short", 0.2)
+    time.sleep(0.4)
+    assert store.tries("short", 0.2, add=False).count == 0 and store.tries("short", 0.2).count == 1
 
 
 def test_pins_tried_at_the_same_moment_cannot_pass_the_limit(kind, request, tmp_path):
@@ -506,3 +514,111 @@ def test_the_sqlite_file_is_readable_by_the_server_s_user_only(tmp_path):
     store.secret()
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+
+
+def test_easy_pins_are_refused_and_others_taken(store):
+    teacher = rooms.new_browser_id()
+    for easy in ("123456", "654321", "111111", "121212", "123123", "abcdef", "112233"):
+        with pytest.raises(rooms.RoomError, match="too easy to guess"):
+            store.create(teacher, easy)
+    assert store.create(teacher, "503918").code
+
+
+def test_browser_ids_expire_and_a_pin_sign_in_is_bounded_per_room(store):
+    secret, browser = store.secret(), rooms.new_browser_id()
+    old = rooms.sign_browser(browser, secret, issued=time.time() - rooms.BROWSER_SECONDS - 5)
+    assert rooms.verified_browser(old, secret) is None
+    assert rooms.verified_browser(rooms.sign_browser(browser, secret), secret) == browser
+    assert rooms.verified_browser(f"{browser}.{'9' * 5000}.ab", secret) is None
+    room = store.create(browser, "503918")
+    devices = browsers(rooms.TEACHERS_PER_ROOM)
+    for device in devices[1:]:
+        store.sign_in(room.code, device, "503918")
+    with pytest.raises(rooms.RoomError, match="teacher devices"):
+        store.sign_in(room.code, devices[0], "503918")
+    store.sign_in(room.code, devices[1], "503918")  # a device that leads it already may again
+
+
+def test_a_join_flood_is_paced_and_the_teacher_removes_it_with_its_answers(kind, request, tmp_path):
+    limits = rooms.Limits(joins_per_minute=20)
+    store = make_store(kind, request, tmp_path, limits)
+    teacher, *class_ = browsers(11)
+    room = store.create(teacher, "503918")
+    for student in class_:
+        store.join(room.code, student)
+        store.answer(room.code, 1, student, "2")
+    flood_began = time.time()
+    fakes, paced = browsers(15), 0
+    for fake in fakes:
+        try:
+            store.join(room.code, fake)
+            store.answer(room.code, 1, fake, "7")
+        except rooms.JoiningPaced:
+            paced += 1
+    assert store.joined(room.code) == 20 and paced == 5  # 10 real, then 10 of 15 fakes
+    with pytest.raises(rooms.RoomError, match="teacher"):
+        store.remove_students(room.code, class_[0], joined_since=flood_began)
+    assert store.remove_students(room.code, teacher, joined_since=flood_began) == 10
+    assert store.joined(room.code) == 10 and store.tally(room.code, 1) == {"2": 10}
+    store.join(room.code, browsers(1)[0])  # a late student gets in once the flood is gone
+    assert store.remove_students(room.code, teacher, unanswered_step=1) == 1
+    assert store.joined(room.code) == 10
+
+
+def test_sign_in_guesses_cost_the_guessing_address_not_the_teacher(kind, request, tmp_path):
+    from demo.rooms import throttle
+
+    store = make_store(kind, request, tmp_path)
+    teacher, phone = browsers(2)
+    room = store.create(teacher, "503918")
+    answers = []
+    for guess in ("123457", "000001", "999998", "555556", "424243"):
+        try:
+            throttle.sign_in(store, room.code, rooms.new_browser_id(), guess, "127.0.0.2")
+        except rooms.RoomError as error:
+            answers.append(str(error))
+    assert sum("not this room's teacher PIN" in a for a in answers) == throttle.PIN_GUESSES.free
+    assert "Too many tries from this network address" in answers[-1]
+    throttle.sign_in(store, room.code, phone, "503918", "127.0.0.3")  # the teacher, elsewhere
+    assert store.is_teacher(room.code, phone)
+    for _ in range(throttle.SIGN_INS_PER_CLIENT.most):  # a known PIN, signed in in a loop
+        throttle.sign_in(store, room.code, phone, "503918", "127.0.0.4")
+    with pytest.raises(rooms.RoomError, match="Too many tries"):
+        throttle.sign_in(store, room.code, phone, "503918", "127.0.0.4")
+
+
+def test_an_evicting_redis_is_refused_with_the_reason(tmp_path):
+    process, port = start_redis(tmp_path, "--save", "", "--maxmemory-policy", "volatile-ttl")
+    try:
+        with pytest.raises(rooms.STORE_ERRORS, match="maxmemory-policy volatile-ttl"):
+            RedisStore(f"redis://127.0.0.1:{port}/0")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def open_fresh(path: str, start, outcomes) -> None:
+    start.wait()
+    try:
+        SQLiteStore(path, rooms.Limits()).ping()
+        outcomes.put("ok")
+    except sqlite3.Error as error:
+        outcomes.put(f"{type(error).__name__}: {error}")
+
+
+def test_processes_opening_a_fresh_sqlite_file_at_once_all_succeed(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    start, outcomes = context.Event(), context.Queue()
+    failures = []
+    for run in range(8):
+        path = str(tmp_path / f"fresh{run}.sqlite3")
+        workers = [context.Process(target=open_fresh, args=(path, start, outcomes)) for _ in "abc"]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.3)
+        start.set()
+        for worker in workers:
+            worker.join(timeout=60)
+        start.clear()
+        failures += [o for o in (outcomes.get(timeout=10) for _ in workers) if o != "ok"]
+    assert failures == []

@@ -26,7 +26,7 @@ from demo import cache, charts, i18n, keys
 from demo.context import PageContext, page_context
 from demo.i18n import N_, _, ngettext
 from demo.terms import term
-from demo.ui import header
+from demo.ui import checked, header
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
 
@@ -90,7 +90,10 @@ def train_when_free(config: lab.LabConfig, features) -> lab.LabRun | None:
 
 
 def use_default_rate() -> None:
-    st.session_state.lab_rate = lab.DEFAULT_RATES[st.session_state.lab_optimizer]
+    optimizer = checked.choice(
+        "lab optimizer", st.session_state.get("lab_optimizer"), lab.DEFAULT_RATES, lab.SGD
+    )
+    st.session_state.lab_rate = lab.DEFAULT_RATES[optimizer]
 
 
 def lab_controls(families: dict, titles: dict) -> tuple[lab.LabConfig, str]:
@@ -119,6 +122,10 @@ def lab_controls(families: dict, titles: dict) -> tuple[lab.LabConfig, str]:
         format_func=lambda family: term(titles.get(family, family)),
         key="lab_data",
     )
+    loss = checked.choice("lab loss", loss, KINDS, next(iter(KINDS)))
+    optimizer = checked.choice("lab optimizer", optimizer, lab.OPTIMIZERS, lab.SGD)
+    rate = checked.choice("lab rate", rate, LEARNING_RATES, lab.DEFAULT_RATES[optimizer])
+    data = checked.choice("lab data", data, families, next(iter(families)))
     return lab.LabConfig(loss, optimizer, rate), data
 
 

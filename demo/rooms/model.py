@@ -18,6 +18,9 @@ CODE_LENGTH = 5
 CLOSED_SECONDS = 1800  # a closed room stays reopenable this long
 
 
+JOIN_WINDOW_SECONDS = 60  # the window of Limits.joins_per_minute
+
+
 PURGE_EVERY_SECONDS = 60
 
 
@@ -54,8 +57,10 @@ class RoomLimit(RoomError):
 @dataclass(frozen=True)
 class Limits:
     rooms_per_browser: int = 5
+    rooms_per_client: int = 20  # rooms one network address may start per idle period
     rooms_per_server: int = 1000
     students_per_room: int = 300
+    joins_per_minute: int = 100  # new students one room takes in any minute
     idle_hours: float = 2.0
 
     @classmethod
@@ -63,6 +68,8 @@ class Limits:
         """The defaults, each replaced by its MULTILABEL_* variable when that is set."""
         names = {
             "rooms_per_browser": "MULTILABEL_ROOMS_PER_BROWSER",
+            "rooms_per_client": "MULTILABEL_ROOMS_PER_CLIENT",
+            "joins_per_minute": "MULTILABEL_JOINS_PER_MINUTE",
             "rooms_per_server": "MULTILABEL_ROOMS_PER_SERVER",
             "students_per_room": "MULTILABEL_STUDENTS_PER_ROOM",
             "idle_hours": "MULTILABEL_ROOM_IDLE_HOURS",
@@ -171,6 +178,20 @@ def room_full(limits: Limits) -> RoomLimit:
     )
 
 
+class JoiningPaced(RoomLimit):
+    """A room that took its most students for this minute: the student's page tries again."""
+
+
+def joining_paced(limits: Limits) -> RoomLimit:
+    return JoiningPaced(
+        N_(
+            "More than {count} students joined this room in the last minute, the most it "
+            "takes: this page tries again on its own in a few seconds."
+        ),
+        count=limits.joins_per_minute,
+    )
+
+
 def lead_changes(step=None, revealed=None, closed=None, locked=None) -> dict:
     """The fields a teacher's action sets: a new step hides the answer again."""
     changes = {} if locked is None else {"locked": int(bool(locked))}
@@ -192,6 +213,16 @@ def room_taking_students(room: Room | None) -> Room:
             N_("This room takes no new students now: ask your teacher to let you join.")
         )
     return room
+
+
+def removal_criterion(joined_since: float | None, unanswered_step: int | None) -> float | int:
+    """Which students a teacher removes: those who joined at or after `joined_since` (Unix
+    time), or those without an answer to `unanswered_step`; exactly one of them is given."""
+    if (joined_since is None) == (unanswered_step is None):
+        raise ValueError("Give either joined_since or unanswered_step, not both or neither.")
+    if unanswered_step is not None:
+        return checked_step(unanswered_step)
+    return float(joined_since)
 
 
 def check_choice(choice: str) -> None:

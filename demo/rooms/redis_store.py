@@ -6,9 +6,10 @@ change leaves either the whole change or none of it. Keys of a room (all expire 
     room:CODE                 hash: creator, pin (salted hash), step, revealed, closed, expires,
                               version
     room:CODE:teachers        set of the browsers that may lead it
-    room:CODE:members         set of the students who joined it
+    room:CODE:members         sorted set of the students who joined it, by when they joined
     room:CODE:answers:STEP    hash: student -> choice
     room:CODE:pinfail         wrong PINs in the current lock period
+    tries:NAME                hash: count, first, last of a throttle's window (`throttle.py`)
     rooms:live                sorted set: every room by expiry (the server's cap)
     rooms:open:BROWSER        sorted set: the open rooms a browser created (its cap)
     rooms:secret              the key that signs browser ids
@@ -22,22 +23,35 @@ from __future__ import annotations
 import secrets
 import time
 
-from demo.rooms.identity import PIN_LOCK_SECONDS, check_browser, check_pin, pin_digest, pin_refusal
+from demo.rooms.identity import (
+    PIN_LOCK_SECONDS,
+    TEACHERS_PER_ROOM,
+    check_browser,
+    check_pin,
+    pin_digest,
+    pin_is,
+    pin_refusal,
+    teachers_full,
+)
 from demo.rooms.model import (
     CLOSED_SECONDS,
+    JOIN_WINDOW_SECONDS,
     MAX_STEPS,
     N_,
     Limits,
     Room,
     RoomError,
     check_choice,
+    joining_paced,
     lead_changes,
     new_code,
     normal_code,
     refused_creation,
+    removal_criterion,
     room_from_fields,
     room_full,
 )
+from demo.rooms.throttle import NO_TRIES, Tries
 
 # The shebang makes Redis refuse a script that writes while Redis is full (noeviction), as it
 # refuses a plain write, instead of letting it grow past maxmemory.
@@ -102,11 +116,12 @@ local code, student, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local room = 'room:' .. code
 if not alive(room, now) then return 'gone' end
 local members = room .. ':members'
-if redis.call('SISMEMBER', members, student) == 1 then return 'ok' end
+if redis.call('ZSCORE', members, student) then return 'ok' end
 if redis.call('HGET', room, 'closed') == '1' then return 'gone' end
 if redis.call('HGET', room, 'locked') == '1' then return 'locked' end
-if redis.call('SCARD', members) >= tonumber(ARGV[5]) then return 'full' end
-redis.call('SADD', members, student)
+if redis.call('ZCARD', members) >= tonumber(ARGV[5]) then return 'full' end
+if redis.call('ZCOUNT', members, ARGV[7], '+inf') >= tonumber(ARGV[6]) then return 'paced' end
+redis.call('ZADD', members, now, student)
 touch(code, tonumber(ARGV[4]), true)
 return 'ok'
 """
@@ -120,11 +135,48 @@ end
 if redis.call('HGET', room, 'step') ~= step or redis.call('HGET', room, 'revealed') ~= '0' then
   return 'not-now'
 end
-if redis.call('SISMEMBER', room .. ':members', student) == 0 then return 'not-member' end
+if not redis.call('ZSCORE', room .. ':members', student) then return 'not-member' end
 redis.call('HSET', room .. ':answers:' .. step, student, choice)
 touch(code, tonumber(ARGV[6]), true)
 return 'ok'
 """
+
+REMOVE = f"""
+local code, browser, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local room = 'room:' .. code
+if not alive(room, now) then return -1 end
+if redis.call('SISMEMBER', room .. ':teachers', browser) == 0 then return -2 end
+local members = room .. ':members'
+local chosen = {{}}
+if ARGV[4] == 'since' then
+  chosen = redis.call('ZRANGEBYSCORE', members, ARGV[5], '+inf')
+else
+  for _, student in ipairs(redis.call('ZRANGE', members, 0, -1)) do
+    if redis.call('HEXISTS', room .. ':answers:' .. ARGV[5], student) == 0 then
+      table.insert(chosen, student)
+    end
+  end
+end
+for _, student in ipairs(chosen) do
+  redis.call('ZREM', members, student)
+  for step = 1, {MAX_STEPS} do redis.call('HDEL', room .. ':answers:' .. step, student) end
+end
+return #chosen
+"""
+
+TRIES = """
+local now, seconds = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'count', 0, 'first', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(seconds * 1000))
+end
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+return redis.call('HMGET', KEYS[1], 'count', 'first', 'last')
+"""
+
+EVICTING = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu")
+EVICTING += ("volatile-random", "volatile-ttl")
 
 REFUSALS = {
     "gone": N_("This room is closed or does not exist."),
@@ -152,9 +204,12 @@ class RedisStore:
                 "lead": LEAD,
                 "join": JOIN,
                 "answer": ANSWER,
+                "remove": REMOVE,
+                "tries": TRIES,
             }.items()
         }
         self.secret_value: bytes | None = None
+        check_no_eviction(self.redis)
 
     def run(self, name: str, *args, keys=()) -> str | list:
         return self.scripts[name](keys=list(keys), args=[str(arg) for arg in args])
@@ -163,14 +218,15 @@ class RedisStore:
         """A write, not only PING: a full Redis answers PING but refuses writes."""
         self.redis.set("rooms:ping", str(time.time()), ex=60)
 
-    def failures(self, name: str) -> int:
-        return int(self.redis.get(f"rooms:fail:{name}") or 0)
-
-    def fail(self, name: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.incr(f"rooms:fail:{name}")
-        pipe.expire(f"rooms:fail:{name}", PIN_LOCK_SECONDS, nx=True)
-        pipe.execute()
+    def tries(self, name: str, seconds: float, add: bool = True) -> Tries:
+        """As SQLiteStore.tries: one key per name, expiring with its window."""
+        if add:
+            counted = self.run("tries", time.time(), seconds, keys=[f"tries:{name}"])
+        else:
+            counted = self.redis.hmget(f"tries:{name}", "count", "first", "last")
+        if counted[0] is None:
+            return NO_TRIES
+        return Tries(int(counted[0]), float(counted[1]), float(counted[2]))
 
     def secret(self) -> bytes:
         if self.secret_value is None:
@@ -229,13 +285,17 @@ class RedisStore:
         pipe.expire(failures, PIN_LOCK_SECONDS, nx=True)
         pipe.hget(f"room:{code}", "pin")
         tries, _, stored = pipe.execute()
-        refusal = pin_refusal(stored or "", pin, int(tries) - 1)
+        refusal = pin_refusal(pin_is(pin, stored or ""), int(tries) - 1)
         if refusal is not None:
             raise refusal
+        self.redis.decr(failures)
+        teachers = f"room:{code}:teachers"
+        known = self.redis.sismember(teachers, browser)
+        if not known and self.redis.scard(teachers) >= TEACHERS_PER_ROOM:
+            raise teachers_full()
         pipe = self.redis.pipeline()
-        pipe.decr(failures)
-        pipe.sadd(f"room:{code}:teachers", browser)
-        pipe.srem(f"room:{code}:members", browser)
+        pipe.sadd(teachers, browser)
+        pipe.zrem(f"room:{code}:members", browser)
         for step in range(1, MAX_STEPS + 1):
             pipe.hdel(f"room:{code}:answers:{step}", browser)
         pipe.execute()
@@ -266,9 +326,12 @@ class RedisStore:
         check_browser(student)
         code, now = normal_code(code), time.time()
         cap = self.limits.students_per_room
-        outcome = self.run("join", code, student, now, now + self.limits.idle_seconds, cap)
+        pace = (self.limits.joins_per_minute, now - JOIN_WINDOW_SECONDS)
+        outcome = self.run("join", code, student, now, now + self.limits.idle_seconds, cap, *pace)
         if outcome == "full":
             raise room_full(self.limits)
+        if outcome == "paced":
+            raise joining_paced(self.limits)
         if outcome != "ok":
             raise RoomError(REFUSALS[outcome])
 
@@ -287,8 +350,31 @@ class RedisStore:
             counts[choice] = counts.get(choice, 0) + 1
         return counts
 
-    def joined(self, code: str) -> int:
-        return int(self.redis.scard(f"room:{normal_code(code)}:members"))
+    def joined(self, code: str, since: float = 0.0) -> int:
+        return int(self.redis.zcount(f"room:{normal_code(code)}:members", since, "+inf"))
+
+    def remove_students(
+        self, code: str, teacher: str, joined_since: float | None = None, unanswered_step=None
+    ) -> int:
+        """As SQLiteStore.remove_students, in one script."""
+        chosen = removal_criterion(joined_since, unanswered_step)
+        mode = "since" if joined_since is not None else "unanswered"
+        removed = int(self.run("remove", normal_code(code), teacher, time.time(), mode, chosen))
+        if removed < 0:
+            raise RoomError(REFUSALS["gone" if removed == -1 else "not-teacher"])
+        return removed
 
     def answer_of(self, code: str, step: int, student: str) -> str | None:
         return self.redis.hget(f"room:{normal_code(code)}:answers:{step}", student)
+
+
+def check_no_eviction(client) -> None:
+    """Refuses a Redis that may evict keys when full: it would leave rooms missing a part."""
+    policy = client.info("memory").get("maxmemory_policy", "noeviction")
+    if policy in EVICTING:
+        import redis
+
+        raise redis.RedisError(
+            f"Redis evicts keys when it is full (maxmemory-policy {policy}), which would leave "
+            "rooms missing a part: set maxmemory-policy to noeviction for the room store."
+        )

@@ -9,26 +9,68 @@ import threading
 import time
 from pathlib import Path
 
-from demo.rooms.identity import PIN_LOCK_SECONDS, check_browser, check_pin, pin_digest, pin_refusal
+from demo.rooms.identity import (
+    PIN_LOCK_SECONDS,
+    TEACHERS_PER_ROOM,
+    check_browser,
+    check_pin,
+    pin_digest,
+    pin_is,
+    pin_refusal,
+    teachers_full,
+)
 from demo.rooms.model import (
     CLOSED_SECONDS,
+    JOIN_WINDOW_SECONDS,
     N_,
     PURGE_EVERY_SECONDS,
     Limits,
     Room,
     RoomError,
     check_choice,
+    joining_paced,
     lead_changes,
     new_code,
     normal_code,
     refused_creation,
+    removal_criterion,
     room_from_fields,
     room_full,
     room_taking_answers,
     room_taking_students,
 )
+from demo.rooms.throttle import NO_TRIES, Tries
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+
+WAL_WAIT_SECONDS = 30  # how long opening waits for another process that holds a fresh file
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rooms (
+    code TEXT PRIMARY KEY, creator TEXT NOT NULL, pin TEXT NOT NULL,
+    step INTEGER NOT NULL, revealed INTEGER NOT NULL, closed INTEGER NOT NULL,
+    expires REAL NOT NULL, version INTEGER NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0, failed_since REAL NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS rooms_by_expiry ON rooms (expires);
+CREATE INDEX IF NOT EXISTS rooms_by_creator ON rooms (creator, closed, expires);
+CREATE TABLE IF NOT EXISTS teachers (
+    code TEXT NOT NULL, browser TEXT NOT NULL, PRIMARY KEY (code, browser));
+CREATE TABLE IF NOT EXISTS members (
+    code TEXT NOT NULL, student TEXT NOT NULL, joined REAL NOT NULL,
+    PRIMARY KEY (code, student));
+CREATE INDEX IF NOT EXISTS members_by_time ON members (code, joined);
+CREATE TABLE IF NOT EXISTS answers (
+    code TEXT NOT NULL, step INTEGER NOT NULL, student TEXT NOT NULL,
+    choice TEXT NOT NULL, PRIMARY KEY (code, step, student));
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    name TEXT PRIMARY KEY, count INTEGER NOT NULL, first REAL NOT NULL, last REAL NOT NULL,
+    until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_by_end ON attempts (until)
+"""
 
 
 class SQLiteStore:
@@ -45,37 +87,15 @@ class SQLiteStore:
         self.local = threading.local()
         self.secret_value: bytes | None = None
         db = self.connection()
-        db.execute("PRAGMA journal_mode=WAL")
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            # Rooms last hours: a file of an older layout is started afresh.
-            db.executescript(
-                "DROP TABLE IF EXISTS rooms; DROP TABLE IF EXISTS answers; "
-                "DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS teachers; "
-                "DROP TABLE IF EXISTS attempts;"
-            )
-        db.executescript(
-            f"""
-            CREATE TABLE IF NOT EXISTS rooms (
-                code TEXT PRIMARY KEY, creator TEXT NOT NULL, pin TEXT NOT NULL,
-                step INTEGER NOT NULL, revealed INTEGER NOT NULL, closed INTEGER NOT NULL,
-                expires REAL NOT NULL, version INTEGER NOT NULL,
-                failed INTEGER NOT NULL DEFAULT 0, failed_since REAL NOT NULL DEFAULT 0,
-                locked INTEGER NOT NULL DEFAULT 0);
-            CREATE INDEX IF NOT EXISTS rooms_by_expiry ON rooms (expires);
-            CREATE INDEX IF NOT EXISTS rooms_by_creator ON rooms (creator, closed, expires);
-            CREATE TABLE IF NOT EXISTS teachers (
-                code TEXT NOT NULL, browser TEXT NOT NULL, PRIMARY KEY (code, browser));
-            CREATE TABLE IF NOT EXISTS members (
-                code TEXT NOT NULL, student TEXT NOT NULL, PRIMARY KEY (code, student));
-            CREATE TABLE IF NOT EXISTS answers (
-                code TEXT NOT NULL, step INTEGER NOT NULL, student TEXT NOT NULL,
-                choice TEXT NOT NULL, PRIMARY KEY (code, step, student));
-            CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS attempts (
-                name TEXT PRIMARY KEY, count INTEGER NOT NULL, since REAL NOT NULL);
-            PRAGMA user_version = {SCHEMA_VERSION};
-            """
-        )
+        use_wal(db)
+        with self.write() as db:  # one process lays the tables out; the others wait for it
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                # Rooms last hours: a file of an older layout is started afresh.
+                for table in ("rooms", "answers", "members", "teachers", "attempts"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in SCHEMA.split(";"):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def connection(self) -> sqlite3.Connection:
         """One connection per thread (Streamlit runs sessions in threads)."""
@@ -89,28 +109,30 @@ class SQLiteStore:
         """A write transaction that takes the lock at once (so checks and writes agree)."""
         return Transaction(self.connection())
 
-    def failures(self, name: str) -> int:
-        """Failed attempts of `name` (e.g. "passphrase") in the current lock period."""
-        row = (
-            self.connection()
-            .execute(
-                "SELECT count FROM attempts WHERE name = ? AND since >= ?",
-                (name, time.time() - PIN_LOCK_SECONDS),
-            )
-            .fetchone()
-        )
-        return row[0] if row else 0
-
-    def fail(self, name: str) -> None:
-        """Counts one failed attempt of `name`; a period starts with the first failure."""
+    def tries(self, name: str, seconds: float, add: bool = True) -> Tries:
+        """Counts one try of `name` (unless not `add`) in a window of `seconds` that starts with
+        its first try; returns what the window holds."""
         now = time.time()
-        with self.write() as db:
-            db.execute(
-                "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (name) DO UPDATE SET "
-                "count = CASE WHEN since < ? THEN 1 ELSE count + 1 END, "
-                "since = CASE WHEN since < ? THEN excluded.since ELSE since END",
-                (name, now, now - PIN_LOCK_SECONDS, now - PIN_LOCK_SECONDS),
+        if not add:
+            row = (
+                self.connection()
+                .execute(
+                    "SELECT count, first, last FROM attempts WHERE name = ? AND until >= ?",
+                    (name, now),
+                )
+                .fetchone()
             )
+            return Tries(*row) if row else NO_TRIES
+        with self.write() as db:
+            row = db.execute(
+                "INSERT INTO attempts VALUES (?, 1, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "count = CASE WHEN until < ? THEN 1 ELSE count + 1 END, "
+                "first = CASE WHEN until < ? THEN ? ELSE first END, last = ?, "
+                "until = CASE WHEN until < ? THEN ? ELSE until END "
+                "RETURNING count, first, last",
+                (name, now, now, now + seconds, now, now, now, now, now, now + seconds),
+            ).fetchone()
+        return Tries(*row)
 
     def ping(self) -> None:
         with self.write() as db:
@@ -139,6 +161,7 @@ class SQLiteStore:
         for table in ("teachers", "members", "answers"):
             db.execute(f"DELETE FROM {table} WHERE code IN ({expired})", (now,))
         db.execute("DELETE FROM rooms WHERE expires < ?", (now,))
+        db.execute("DELETE FROM attempts WHERE until < ?", (now,))
 
     def create(self, teacher: str, pin: str) -> Room:
         check_browser(teacher)
@@ -211,32 +234,45 @@ class SQLiteStore:
 
     def sign_in(self, code: str, browser: str, pin: str) -> None:
         """Let `browser` lead the room if `pin` is its teacher's; RoomError with the tries left,
-        or while the room refuses sign-ins after too many wrong PINs."""
+        while the room refuses sign-ins after too many wrong PINs, or when the room has
+        TEACHERS_PER_ROOM teachers. The PIN's hash is computed before the write lock is taken."""
         check_browser(browser)
         code, now = normal_code(code), time.time()
+        stored = self.connection().execute(
+            "SELECT pin FROM rooms WHERE code = ? AND expires >= ?", (code, now)
+        )
+        row = stored.fetchone()
+        if row is None:
+            raise RoomError(N_("This room does not exist any more."))
+        matches = pin_is(pin, row[0])
         with self.write() as db:
             row = db.execute(
-                "SELECT pin, failed, failed_since FROM rooms WHERE code = ? AND expires >= ?",
+                "SELECT failed, failed_since FROM rooms WHERE code = ? AND expires >= ?",
                 (code, now),
             ).fetchone()
             if row is None:
                 raise RoomError(N_("This room does not exist any more."))
-            stored, failed, since = row
+            failed, since = row
             if since < now - PIN_LOCK_SECONDS:
                 failed, since = 0, now
-            refusal = pin_refusal(stored, pin, failed)
+            refusal = pin_refusal(matches, failed)
             if refusal is None:
-                db.execute("INSERT OR IGNORE INTO teachers VALUES (?, ?)", (code, browser))
-                for table in ("members", "answers"):
-                    db.execute(
-                        f"DELETE FROM {table} WHERE code = ? AND student = ?", (code, browser)
-                    )
+                self.add_teacher(db, code, browser)
                 return
             db.execute(
                 "UPDATE rooms SET failed = ?, failed_since = ? WHERE code = ?",
                 (failed + 1, since, code),
             )
         raise refusal
+
+    def add_teacher(self, db, code: str, browser: str) -> None:
+        teachers = db.execute("SELECT browser FROM teachers WHERE code = ?", (code,))
+        known = {row[0] for row in teachers.fetchall()}
+        if browser not in known and len(known) >= TEACHERS_PER_ROOM:
+            raise teachers_full()
+        db.execute("INSERT OR IGNORE INTO teachers VALUES (?, ?)", (code, browser))
+        for table in ("members", "answers"):
+            db.execute(f"DELETE FROM {table} WHERE code = ? AND student = ?", (code, browser))
 
     def lead(self, code, browser, step=None, revealed=None, closed=None, locked=None) -> Room:
         """Change the room as one of its teachers: the step (which hides the answer again), the
@@ -284,7 +320,9 @@ class SQLiteStore:
             count = db.execute("SELECT COUNT(*) FROM members WHERE code = ?", (code,)).fetchone()
             if count[0] >= self.limits.students_per_room:
                 raise room_full(self.limits)
-            db.execute("INSERT INTO members VALUES (?, ?)", (code, student))
+            if self.joined(code, now - JOIN_WINDOW_SECONDS) >= self.limits.joins_per_minute:
+                raise joining_paced(self.limits)
+            db.execute("INSERT INTO members VALUES (?, ?, ?)", (code, student, now))
             self.touch(db, code, now)
 
     def touch(self, db, code: str, now: float) -> None:
@@ -316,11 +354,39 @@ class SQLiteStore:
         )
         return dict(rows.fetchall())
 
-    def joined(self, code: str) -> int:
+    def joined(self, code: str, since: float = 0.0) -> int:
         row = self.connection().execute(
-            "SELECT COUNT(*) FROM members WHERE code = ?", (normal_code(code),)
+            "SELECT COUNT(*) FROM members WHERE code = ? AND joined >= ?",
+            (normal_code(code), since),
         )
         return row.fetchone()[0]
+
+    def remove_students(
+        self, code: str, teacher: str, joined_since: float | None = None, unanswered_step=None
+    ) -> int:
+        """As a teacher of the room: removes the students who joined at or after `joined_since`
+        (Unix time) or who have no answer to `unanswered_step`, with their answers; returns how
+        many."""
+        chosen = removal_criterion(joined_since, unanswered_step)
+        with self.write() as db:
+            if not self.is_teacher(code, teacher):
+                raise RoomError(N_("Only this room's teacher can lead it."))
+            code = normal_code(code)
+            if joined_since is not None:
+                rows = db.execute(
+                    "SELECT student FROM members WHERE code = ? AND joined >= ?",
+                    (code, joined_since),
+                )
+            else:
+                rows = db.execute(
+                    "SELECT student FROM members WHERE code = ? AND student NOT IN "
+                    "(SELECT student FROM answers WHERE code = ? AND step = ?)",
+                    (code, code, chosen),
+                )
+            students = [(code, row[0]) for row in rows.fetchall()]
+            for table in ("members", "answers"):
+                db.executemany(f"DELETE FROM {table} WHERE code = ? AND student = ?", students)
+        return len(students)
 
     def answer_of(self, code: str, step: int, student: str) -> str | None:
         row = (
@@ -332,6 +398,25 @@ class SQLiteStore:
             .fetchone()
         )
         return row[0] if row else None
+
+
+def use_wal(db: sqlite3.Connection) -> None:
+    """Switches the file to WAL, waiting while another process holds it (the switch takes an
+    exclusive lock, for which SQLite's busy timeout does not always wait)."""
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(
+                f"the room store's file stayed locked for {WAL_WAIT_SECONDS} s while "
+                "switching to WAL: another process holds it"
+            )
+        time.sleep(0.05)
 
 
 class Transaction:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from demo.rooms.model import Limits, Room
+from demo.rooms.throttle import Tries
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "data"
 
@@ -54,11 +55,10 @@ class RoomStore(Protocol):
     def secret(self) -> bytes:
         """The key that signs browser ids, the same for every worker sharing the store."""
 
-    def failures(self, name: str) -> int:
-        """Failed attempts of `name` (e.g. "passphrase") in the current lock period."""
-
-    def fail(self, name: str) -> None:
-        """Counts one failed attempt of `name`."""
+    def tries(self, name: str, seconds: float, add: bool = True) -> Tries:
+        """Counts one try of `name` (e.g. "passphrase:203.0.113.7"; not when `add` is false) in
+        a window of `seconds` that starts with its first try; returns the window's count, first
+        and latest try (`throttle.Tries`; no tries when the window ended)."""
 
     def create(self, teacher: str, pin: str) -> Room:
         """A new room led by browser `teacher`, whose PIN lets other browsers lead it."""
@@ -87,8 +87,15 @@ class RoomStore(Protocol):
     def tally(self, code: str, step: int) -> dict[str, int]:
         """{answer: how many students gave it} for `step`."""
 
-    def joined(self, code: str) -> int:
-        """How many students joined the room."""
+    def joined(self, code: str, since: float = 0.0) -> int:
+        """How many students joined the room (at or after `since`, Unix time)."""
+
+    def remove_students(
+        self, code: str, teacher: str, joined_since: float | None = None, unanswered_step=None
+    ) -> int:
+        """As one of the room's teachers: removes the students who joined at or after
+        `joined_since`, or those without an answer to `unanswered_step` (exactly one is given),
+        and their answers; returns how many."""
 
     def answer_of(self, code: str, step: int, student: str) -> str | None:
         """`student`'s answer to `step`, or None."""

@@ -54,10 +54,11 @@ def widget_state(
     doubles: list[float] | None = None,
     strings: list[str] | None = None,
     json_text: str | None = None,
+    text: str | None = None,
 ):
     """A WidgetState as the browser sends it: a button's click (`trigger`), a slider's values
     (`doubles`), the choices of pills or a multiselect (`strings`), a component's state as JSON
-    (`json_text`)."""
+    (`json_text`), a text input's value (`text`)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     state = WidgetState(id=widget_id)
@@ -69,6 +70,8 @@ def widget_state(
         state.string_array_value.data.extend(strings)
     elif json_text is not None:
         state.json_value = json_text
+    elif text is not None:
+        state.string_value = text
     return state
 
 
@@ -86,15 +89,21 @@ def rerun_request(
         message.rerun_script.page_script_hash = page_hash
     else:
         message.rerun_script.page_name = page
-    if state is not None:
-        message.rerun_script.widget_states.widgets.append(state)
+    if state is not None:  # one widget's state, or a form's (a list)
+        message.rerun_script.widget_states.widgets.extend(
+            state if isinstance(state, list) else [state]
+        )
     message.rerun_script.fragment_id = fragment_id
     return message.SerializeToString()
 
 
-async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[int, list[str]]:
-    """(status, Set-Cookie values) of a plain HTTP/1.1 GET; the body is read and dropped."""
-    reader, writer = await asyncio.open_connection(host, port)
+async def http_get(
+    host: str, port: int, path: str, cookie: str = "", local_address: str | None = None
+) -> tuple[int, list[str]]:
+    """(status, Set-Cookie values) of a plain HTTP/1.1 GET from `local_address` (default: any);
+    the body is read and dropped."""
+    local = (local_address, 0) if local_address else None
+    reader, writer = await asyncio.open_connection(host, port, local_addr=local)
     try:
         headers = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
         if cookie:
@@ -114,16 +123,25 @@ async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[i
     return status, cookies
 
 
-async def connect(host: str, port: int, cookie: str = "", open_timeout: float = OPEN_TIMEOUT):
-    """The page's websocket (usable as `async with`), sending `cookie` as a browser would."""
+async def connect(
+    host: str,
+    port: int,
+    cookie: str = "",
+    open_timeout: float = OPEN_TIMEOUT,
+    local_address: str | None = None,
+    headers: dict | None = None,
+):
+    """The page's websocket (usable as `async with`), sending `cookie` and `headers` as a
+    browser would, from `local_address` (default: any; e.g. "127.0.0.2", a second client)."""
     import websockets
 
     return await websockets.connect(
         f"ws://{host}:{port}{STREAM_PATH}",
         subprotocols=[SUBPROTOCOL],
-        additional_headers={"Cookie": cookie} if cookie else {},
+        additional_headers={**({"Cookie": cookie} if cookie else {}), **(headers or {})},
         max_size=None,
         open_timeout=open_timeout,
+        local_addr=(local_address, 0) if local_address else None,
     )
 
 

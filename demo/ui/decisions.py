@@ -22,6 +22,7 @@ from core.data import CLASS_NAMES
 from core.evaluation import OUTCOME_NAMES
 from demo import charts, keys, terms
 from demo.i18n import N_, _
+from demo.ui import checked
 
 STATIC = Path(__file__).resolve().parent / "static"
 RULE = (
@@ -97,7 +98,9 @@ def clean_rule(sent) -> Rule | None:
     threshold, top_k = sent.get("threshold"), sent.get("top_k")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, int | float) or top_k != int(top_k):
+    if isinstance(top_k, bool) or not isinstance(top_k, int | float) or not math.isfinite(top_k):
+        return None
+    if top_k != int(top_k):
         return None
     if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0 and 0 <= top_k <= MOST_TOP_K):
         return None
@@ -162,7 +165,9 @@ def adopt_rule(key: str, threshold_key: str, top_k_key: str) -> None:
     """The panel's callback: the rule the browser sent, when it is one, into session state."""
     state = st.session_state.get(key)
     rule = clean_rule(state.get(RULE) if state is not None else None)
-    if rule is not None:
+    if rule is None:
+        checked.ignored("decisions rule", state)
+    else:
         st.session_state[threshold_key] = rule.threshold
         st.session_state[top_k_key] = rule.top_k
 
