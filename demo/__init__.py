@@ -9,9 +9,12 @@ ui/             parts that pages draw and that return what the user chose: panel
                 composite and the models' panels), lesson_step.py (a step's text, question,
                 verdict and panels: the lesson's and the class room's), decisions.py and
                 static/ (the decisions panel, deciding in the browser), report.py (the
-                test-set report), header.py (title bar and language switch)
+                test-set report), header.py (title bar and language switch), room_summary.py
+                (after a class room's lesson: the record's downloads, the class's and each
+                student's summary)
 rooms/          class rooms without Streamlit: rules, identities, the RoomStore interface and
-                its SQLite and Redis implementations, the tally text
+                its SQLite and Redis implementations, the tally text, record.py (what a class
+                answered, as rows, CSV, JSON and summaries, naming no student)
 serve/          what serving needs, not pages: wire.py (a page spoken to over its websocket,
                 for the benchmark and the warm-up), sockets.py, keras_session.py, patches.py
 cache.py        what a process shares with every session: models, predictions, gallery, PNGs

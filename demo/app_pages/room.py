@@ -25,6 +25,7 @@ of at least 16 px, every control at least 44 px tall, the question and its choic
 
 from __future__ import annotations
 
+import functools
 import hmac
 import io
 import json
@@ -37,14 +38,16 @@ import streamlit as st
 from demo import charts, i18n, keys, lesson, rooms, routes
 from demo.context import page_context
 from demo.i18n import N_, _
-from demo.ui import lesson_step
+from demo.rooms import clients, throttle
+from demo.ui import lesson_step, room_summary
 
 FOLLOW_EVERY = keys.FOLLOW_EVERY  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
 RETRY_EVERY = "5s"  # how often a page whose store failed tries again
 SEPARATOR = ","  # joins the classes of a several-choice answer
-COOKIE_SECONDS = 7 * 24 * 3600
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
+JOIN_RETRY_EVERY = "5s"  # how often a student's page paced out of a busy room tries again
+REMOVE_MINUTES = (1, 2, 5, 10, 30)  # the teacher's choices of "joined in the last ... minutes"
 LANGUAGE_PARAM = routes.LANGUAGE_PARAM
 TEACHER_KEYS = (
     "room_back",
@@ -54,6 +57,8 @@ TEACHER_KEYS = (
     "room_reopen",
     "room_lock",
     "room_unlock",
+    keys.ROOM_REMOVE_RECENT,
+    keys.ROOM_REMOVE_SILENT,
 )
 UNAVAILABLE = N_(
     "The class-room service is unavailable right now, so this room cannot be shown. This page "
@@ -84,7 +89,17 @@ log = logging.getLogger(__name__)
 
 @st.cache_resource(show_spinner=False)
 def room_store(redis_url: str, folder: str):
-    return rooms.open_store(redis_url=redis_url, folder=folder or None)
+    """The store, opened once per process, which then says in its log how teachers start rooms
+    (the generated passphrase, when none is chosen), as Jupyter prints its token."""
+    opened = rooms.open_store(redis_url=redis_url, folder=folder or None)
+    if not os.environ.get(PASSPHRASE_VARIABLE):
+        log.warning(
+            "Teachers start class rooms on this server with the passphrase %s (or choose one "
+            "in %s). A browser on this machine that opens it as localhost needs none.",
+            rooms.generated_passphrase(opened.secret()),
+            PASSPHRASE_VARIABLE,
+        )
+    return opened
 
 
 def store():
@@ -142,10 +157,32 @@ def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
+def client() -> str:
+    """This session's network address (`rooms.clients`): what the per-client limits count."""
+    headers = st.context.headers
+    return clients.client_address(
+        st.context.ip_address, headers.get("X-Forwarded-For"), clients.trusted_proxies()
+    )
+
+
+def is_local() -> bool:
+    """Whether this session's request comes from this machine for its own loopback name (a
+    laptop's `streamlit run`), or from no request at all (a script's AppTest)."""
+    headers = st.context.headers
+    if not headers:
+        return True
+    return clients.is_local_request(
+        st.context.ip_address,
+        headers.get("X-Forwarded-For"),
+        headers.get("Host"),
+        clients.trusted_proxies(),
+    )
+
+
 def cookie_script(token: str) -> str:
     """A script that keeps `token` in this browser's cookie for the demo's address."""
     cookie = json.dumps(
-        f"{rooms.BROWSER_COOKIE}={token}; Max-Age={COOKIE_SECONDS}; Path=/; SameSite=Lax"
+        f"{rooms.BROWSER_COOKIE}={token}; Max-Age={rooms.BROWSER_SECONDS}; Path=/; SameSite=Lax"
     )
     secure = '(location.protocol === "https:" ? "; Secure" : "")'
     return f"<script>document.cookie = {cookie} + {secure};</script>"
@@ -216,18 +253,42 @@ def language_param() -> dict[str, str]:
     return {LANGUAGE_PARAM: asked} if asked in i18n.LANGUAGES else {}
 
 
+def wanted_passphrase(room_store_) -> str | None:
+    """The passphrase that starts a room from this session: the one chosen in
+    MULTILABEL_TEACHER_PASSPHRASE, else the one derived from the store's secret (printed to the
+    log), else none for a request from this machine's own loopback."""
+    chosen = os.environ.get(PASSPHRASE_VARIABLE, "")
+    if chosen:
+        return chosen
+    return None if is_local() else rooms.generated_passphrase(room_store_.secret())
+
+
 def passphrase_refusal(room_store_, given: str) -> str | None:
-    """Why the deployment's passphrase does not let this page start a room, or None. Wrong
-    tries are counted for the whole server, so that new page sessions do not get new tries."""
-    wanted = os.environ.get(PASSPHRASE_VARIABLE, "")
-    if not wanted:
+    """Why the passphrase does not let this page start a room, or None. Wrong guesses cost their
+    network address a wait that grows (`throttle.PASSPHRASE_GUESSES`), not other addresses."""
+    wanted = wanted_passphrase(room_store_)
+    if wanted is None:
         return None
-    if room_store_.failures("passphrase") >= rooms.PASSPHRASE_TRIES:
-        return refusal(rooms.identity.passphrase_paused())
-    if hmac.compare_digest(given.encode(), wanted.encode()):
+    address = client()
+    if waiting := throttle.backoff_refusal(room_store_, throttle.PASSPHRASE_GUESSES, address):
+        return refusal(waiting)
+    if hmac.compare_digest(given.strip().encode(), wanted.encode()):
         return None
-    room_store_.fail("passphrase")
+    throttle.count_failure(room_store_, throttle.PASSPHRASE_GUESSES, address)
     return _("That is not this server's teacher passphrase.")
+
+
+def start_room(room_store_, pin: str) -> rooms.Room:
+    """A new room, led by a browser id issued for it (this session's cookie follows), counted
+    against this network address's rooms."""
+    address = client()
+    if limited := throttle.start_refusal(room_store_, address):
+        raise limited
+    teacher = rooms.new_browser_id()
+    room = room_store_.create(teacher, pin)
+    throttle.count_start(room_store_, address)
+    st.session_state.browser, st.session_state.browser_known = teacher, False
+    return room
 
 
 def start_page(room_store_, browser: str) -> None:
@@ -235,9 +296,16 @@ def start_page(room_store_, browser: str) -> None:
     st.subheader(_("Start a class room"))
     with st.form("start_room"):
         passphrase = ""
-        if os.environ.get(PASSPHRASE_VARIABLE):
+        if wanted_passphrase(room_store_) is not None:
             passphrase = st.text_input(
-                _("This server's teacher passphrase"), type="password", key="room_passphrase"
+                _("This server's teacher passphrase"),
+                type="password",
+                key="room_passphrase",
+                help=_(
+                    "Whoever runs the server chose it, or finds it in the server's log (the "
+                    "terminal that runs it). A browser on the server's own machine that opens "
+                    "it as localhost needs none."
+                ),
             )
         pin = st.text_input(
             _("Choose a teacher PIN (6 or more letters or digits)"),
@@ -253,7 +321,7 @@ def start_page(room_store_, browser: str) -> None:
         refused = passphrase_refusal(room_store_, passphrase)
         if refused is None:
             try:
-                room = room_store_.create(browser, pin)
+                room = start_room(room_store_, pin)
             except rooms.RoomError as error:
                 refused = refusal(error)
             except rooms.STORE_ERRORS as error:
@@ -300,6 +368,48 @@ def joining_control(room: rooms.Room, browser: str) -> None:
     )
     if room.locked:
         st.caption(_("Joining is locked: students already in keep answering."))
+    removal_controls(room, browser)
+
+
+def removal_controls(room: rooms.Room, browser: str) -> None:
+    """Remove at once the browsers that joined in the last minutes (a flood of invented
+    students), or every browser without an answer to this step; their answers leave the tally."""
+    with st.expander(_("Remove students")):
+        st.selectbox(
+            _("Who joined in the last"),
+            REMOVE_MINUTES,
+            index=2,
+            format_func=lambda minutes: _("{minutes} minutes").format(minutes=minutes),
+            key=keys.ROOM_REMOVE_MINUTES,
+        )
+        st.button(
+            _("Remove those who joined in that time"),
+            key=keys.ROOM_REMOVE_RECENT,
+            on_click=act,
+            args=(remove_recent, room.code, browser),
+        )
+        if lesson.STEPS[room.step - 1].question:
+            st.button(
+                _("Remove everyone without an answer to this step"),
+                key=keys.ROOM_REMOVE_SILENT,
+                on_click=act,
+                args=(remove_silent, room.code, browser, room.step),
+            )
+        st.caption(_("Lock joining first, or those removed can join again with a new browser."))
+
+
+def remove_recent(room_store_, code: str, browser: str) -> None:
+    minutes = st.session_state.get(keys.ROOM_REMOVE_MINUTES)
+    if minutes not in REMOVE_MINUTES:
+        return
+    since = time.time() - 60 * minutes
+    removed = room_store_.remove_students(code, browser, joined_since=since)
+    st.session_state.room_notice = _("Removed {count} students.").format(count=removed)
+
+
+def remove_silent(room_store_, code: str, browser: str, step: int) -> None:
+    removed = room_store_.remove_students(code, browser, unanswered_step=step)
+    st.session_state.room_notice = _("Removed {count} students.").format(count=removed)
 
 
 def lead(room_store_, code: str, browser: str, **change) -> None:
@@ -375,13 +485,21 @@ def live_tally(code: str, step_number: int) -> None:
     step = lesson.STEPS[step_number - 1]
     try:
         joined, tally = store().joined(code), store().tally(code, step_number)
+        recent = store().joined(code, time.time() - 60)
     except rooms.STORE_ERRORS:
         st.caption(_("The class-room service did not answer; the count comes back on its own."))
         return
     show_tally(step, joined, tally)
+    if recent:
+        st.caption(_("{count} joined in the last minute.").format(count=recent))
 
 
 def teacher_view(room: rooms.Room, browser: str, context) -> None:
+    go = functools.partial(act, lead, room.code, browser)  # a button's callback: go(step=...)
+    if room_summary.at_the_end(room):
+        room_summary.teacher_summary(store(), room, context, go)
+        follow_the_teacher(room.code, room.version)
+        return
     teacher_controls(room, browser)
     step = lesson.STEPS[room.step - 1]
     if room.closed:
@@ -420,6 +538,7 @@ def teacher_view(room: rooms.Room, browser: str, context) -> None:
         live_tally(room.code, room.step)
     if answered:
         lesson_step.show_answer(step, composite, truth, context, lesson_step.NOBODY)
+    room_summary.teacher_record(store(), room, context, go, unavailable)
     follow_the_teacher(room.code, room.version)  # a change made from the teacher's phone
 
 
@@ -450,7 +569,7 @@ def sign_in(code: str, browser: str) -> None:
     """The Sign in button's callback: the PIN field is emptied whatever the outcome."""
     pin, st.session_state.teacher_pin = st.session_state.get("teacher_pin", ""), ""
     try:
-        store().sign_in(code, browser, pin)
+        throttle.sign_in(store(), code, browser, pin if isinstance(pin, str) else "", client())
     except rooms.RoomError as error:
         st.session_state.sign_in_problem = refusal(error)
     except rooms.STORE_ERRORS:
@@ -475,6 +594,16 @@ def join_once(room_store_, code: str, student: str) -> None:
         st.session_state.joined_room = code
 
 
+@st.fragment(run_every=JOIN_RETRY_EVERY)
+def join_again() -> None:
+    """Redraws the page on the timer's next tick (not from the run that drew it), so that a
+    student turned away while many joined tries again by itself."""
+    if st.session_state.get("join_retry_armed"):
+        st.session_state.join_retry_armed = False
+        st.rerun(scope="app")
+    st.session_state.join_retry_armed = True
+
+
 def student_view(room_store_, room: rooms.Room, student: str, context) -> None:
     """A student's page, sized for a phone (`PHONE_STYLE`)."""
     st.html(PHONE_STYLE)
@@ -487,6 +616,13 @@ def student_page(room_store_, room: rooms.Room, student: str, context) -> None:
         join_once(room_store_, room.code, student)
     except rooms.RoomError as error:
         st.error(refusal(error))
+        if isinstance(error, rooms.JoiningPaced):
+            join_again()
+        return
+    if room_summary.at_the_end(room):
+        room_summary.student_summary(room_store_, room, student, context)
+        follow_the_teacher(room.code, room.version)
+        teacher_sign_in(room.code, student)
         return
     step = lesson.STEPS[room.step - 1]
     st.subheader(lesson_step.step_heading(room.step, len(lesson.STEPS), step))
@@ -543,8 +679,12 @@ def room_page(context) -> None:
     if requested.strip().lower() == "new":
         start_page(room_store_, browser)
         return
+    if guessing := throttle.rate_refusal(room_store_, throttle.CODE_GUESSES, client()):
+        st.warning(refusal(guessing))
+        return
     room = room_store_.room(requested)
     if room is None:
+        throttle.spend(room_store_, throttle.CODE_GUESSES, client())
         st.warning(
             _(
                 "There is no open room with this code: it may have ended or been mistyped. "
@@ -554,6 +694,8 @@ def room_page(context) -> None:
         return
     if problem := st.session_state.pop("room_problem", None):
         st.warning(problem)
+    if notice := st.session_state.pop("room_notice", None):
+        st.success(notice)
     if room_store_.is_teacher(room.code, browser):
         teacher_view(room, browser, context)
     else:
