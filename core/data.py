@@ -657,6 +657,16 @@ def _backgrounds(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.where((kind == 2)[:, None, None, None], noise, out).astype(np.float32)
 
 
+def enlarge(image: np.ndarray, side: int = COMPOSITE_SIZE) -> np.ndarray:
+    """One (h, h, 3) picture resized bilinearly to (side, side, 3) uint8, as the composites of
+    objects anywhere resize theirs: a CIFAR-10 picture filling the frame."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
+        raise ValueError(f"enlarge() takes one square RGB picture, got shape {image.shape}.")
+    resized = _resize_bilinear(image[None].astype(np.float32), side)[0]
+    return np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+
+
 def _resize_bilinear(images: np.ndarray, side: int) -> np.ndarray:
     """(n, h, h, c) -> (n, side, side, c) float32, bilinear with pixel centres aligned."""
     n = images.shape[0]

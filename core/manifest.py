@@ -20,13 +20,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.data import FOUR_DISTINCT, ONE_TO_FOUR
+from core.data import COMPOSITE_KINDS
 from core.kinds import KINDS
 
 MANIFEST_NAME = "models.json"
 # How the app names each ending and loss (the address's views are these): from the kinds' table.
 LOSS_TITLES = {loss: kind.title for loss, kind in KINDS.items()}
-DATA_KINDS = (FOUR_DISTINCT, ONE_TO_FOUR)
+DATA_KINDS = COMPOSITE_KINDS  # the training-data families: the kinds of composites
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 REQUIRED = ("name", "label", "file", "loss", "output", "data", "colour")
@@ -43,7 +43,7 @@ class ModelEntry:
     file: Path  # the .keras file
     loss: str  # a key of core.kinds.KINDS: "bce", "cce", "softmax", ...
     output: str  # "sigmoid" or "softmax"
-    data: str  # the training-data family: "four-distinct" or "one-to-four"
+    data: str  # the training-data family: "four-distinct", "one-to-four" or "anywhere"
     colour: str  # "#rrggbb", the same on every chart
     history: Path | None = None  # per-epoch JSON written by core.train
     run: Path | None = None  # the run record written by core.train

@@ -74,20 +74,26 @@ def manifest_for(folder: str, signature: tuple):
 LOADING_MODELS = N_("Loading the models…")
 
 
-_LOADED: set[tuple] = set()  # the (folder, signature) pairs this process has loaded once
+_LOADED: set[tuple] = set()  # what this process has loaded once: (loader's name, arguments)
+
+
+def once_per_process(message: str, load, *arguments):
+    """`load(*arguments)`, a `st.cache_resource` function: the first call in this process shows
+    a spinner with `message` in the page's language; later calls return the cached value at
+    once (a spinner would only flicker)."""
+    key = (load.__name__, arguments)
+    if key in _LOADED:
+        return load(*arguments)
+    with st.spinner(_(message)):
+        loaded = load(*arguments)
+    _LOADED.add(key)
+    return loaded
 
 
 def load_predictor(folder: str, signature: tuple):
     """(Predictor or None, {model name: why it is not served, a `Message`}) for the manifest's
-    models: every model that loads is served, whatever happened to the others. The first load
-    of a signature in this process shows a spinner in the page's language."""
-    key = (folder, signature)
-    if key in _LOADED:
-        return predictor_of(folder, signature)
-    with st.spinner(_(LOADING_MODELS)):
-        loaded = predictor_of(folder, signature)
-    _LOADED.add(key)
-    return loaded
+    models: every model that loads is served, whatever happened to the others."""
+    return once_per_process(LOADING_MODELS, predictor_of, folder, signature)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -179,6 +185,30 @@ def predict_models(predictor, signature: tuple, composite: np.ndarray, names) ->
     return {name: predictions[name] for name in names}
 
 
+def predict_privately(predictor, composite: np.ndarray, names) -> dict:
+    """`predict_models` for a student's own photo: computed for this run only and kept in no
+    cache the process shares, so no other session is ever handed it."""
+    predictions = {}
+    for group in dict.fromkeys(predictor.group_of(name) for name in names):
+        predictions.update(predictor.predict(composite[None], group)[0])
+    return {name: predictions[name] for name in names}
+
+
+def picture_png(composite: np.ndarray, private: bool = False) -> str:
+    """The composite as a PNG data URI: from the shared cache, or encoded for this run only
+    when it is a student's own photo."""
+    if private:
+        return png_uri(np.ascontiguousarray(composite, dtype=np.uint8))
+    return composite_png(composite)
+
+
+def map_png(composite: np.ndarray, activation_map: np.ndarray, private: bool = False) -> str:
+    """An activation map over the composite as a PNG data URI, shared or for this run only."""
+    if private:
+        return png_uri(overlay(composite, activation_map))
+    return activation_map_png(composite, activation_map)
+
+
 def png_uri(pixels: np.ndarray) -> str:
     """The pixels as a PNG data URI (about 8 KB for a 64x64 composite).
 
@@ -233,18 +263,9 @@ def loss_versus_scale_template(language: str) -> dict:
 LOADING_FEATURES = N_("Loading the lab's features…")
 
 
-_LOADED_FEATURES: set[str] = set()  # the feature files this process has loaded once
-
-
 def lab_features(path: str = str(DEFAULT_PATH)) -> dict:
-    """{data family: FamilyFeatures}, one read-only copy per process; the first load shows a
-    spinner in the page's language."""
-    if path in _LOADED_FEATURES:
-        return features_at(path)
-    with st.spinner(_(LOADING_FEATURES)):
-        features = features_at(path)
-    _LOADED_FEATURES.add(path)
-    return features
+    """{data family: FamilyFeatures}, one read-only copy per process."""
+    return once_per_process(LOADING_FEATURES, features_at, path)
 
 
 @st.cache_resource(show_spinner=False)

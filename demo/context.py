@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from demo import cache, lesson, url
 from demo.i18n import _
+
+if TYPE_CHECKING:  # the types only: importing core.inference here would load TensorFlow
+    from core.inference import Predictor
+    from core.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -17,8 +22,8 @@ class PageContext:
     share."""
 
     folder: str  # where the models and their manifest are
-    manifest: object  # core.manifest.Manifest
-    predictor: object | None  # every model that loaded, or None when none did
+    manifest: Manifest
+    predictor: Predictor | None  # every model that loaded, or None when none did
     signature: tuple  # the models' files as they are now: a key for cached predictions
     hidden: frozenset[str]  # the controls `?hide=` leaves out
     model_errors: dict[str, str]  # {model name: why it did not load}

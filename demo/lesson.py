@@ -37,6 +37,20 @@ class Question:
     prompt: str  # may name {cam_class}
     choices: tuple[str, ...]  # what the student picks from (several for "classes")
     several: bool = False  # whether the student picks a set rather than one choice
+    # One line per choice, in the order of `choices`: the belief that picking it stands for when
+    # it is not the models' answer (marked with N_, translated where shown; "" for none).
+    misconceptions: tuple[str, ...] = ()
+    # A set question's two beliefs: behind naming a choice the answer lacks, and behind leaving
+    # out one it holds.
+    naming_extra: str = ""
+    leaving_out: str = ""
+
+    def __post_init__(self):
+        if self.misconceptions and len(self.misconceptions) != len(self.choices):
+            raise ValueError(
+                f"The question {self.kind!r} has {len(self.choices)} choices but "
+                f"{len(self.misconceptions)} misconception lines: give one per choice, in order."
+            )
 
 
 @dataclass(frozen=True)
@@ -52,11 +66,19 @@ class Step:
     cam_class: str | None = None  # the class of the activation-map step
     after: str = ""  # one sentence shown with the answer; {placeholders} too
     lab_data: str | None = None  # a data family: the step trains every ending in the lab on it
+    layout: str = "grid"  # "grid": the classes tiled 2x2; "fill": the first fills the picture
 
 
 COUNTS = ("0", "1", "2", "3", N_("4 or more"))
+BIG_OBJECT_ANSWERS = (
+    N_("the cat, and nothing else"),
+    N_("the cat and other classes"),
+    N_("other classes, not the cat"),
+    N_("no class at all"),
+)
 CHANGES = (N_("get smaller"), N_("stay the same"), N_("get bigger"))
 LOSS_CHANGES = (N_("go up"), N_("stay the same"), N_("go down"))
+WRONG_QUADRANT = N_("a class's map lights up the strongest object, not the class it is for")
 SHORTS = tuple(kind.short for kind in KINDS.values())
 # The kinds' shorts are model labels and stay as they are, but for the one that is an English word.
 SHORT_WORDS = (N_("focal"),)
@@ -74,7 +96,16 @@ STEPS = (
         samples=(25, 18, 3, 1),
         panels=("label",),
         question=Question(
-            "label_count", N_("How many of the ten label slots hold a 1 for this image?"), COUNTS
+            "label_count",
+            N_("How many of the ten label slots hold a 1 for this image?"),
+            COUNTS,
+            misconceptions=(
+                N_("the label holds the model's guesses, not the classes really in the image"),
+                N_("an image has one label, as in multi-class classification"),
+                N_("only some of the four pictures get a 1 in the label"),
+                N_("one of the four pictures gets no slot of its own"),
+                N_("the label has a 1 for every class the image could be, not only those in it"),
+            ),
         ),
         after=N_("Multi-class means one 1 among ten; multi-label means any number of them."),
     ),
@@ -94,6 +125,8 @@ STEPS = (
             N_("Which classes will the model say are present (output at least {threshold})?"),
             CLASS_NAMES,
             several=True,
+            naming_extra=N_("the model names whatever is in the picture, whatever its outputs say"),
+            leaving_out=N_("the outputs must add up to 1, so only the strongest classes pass"),
         ),
         after=N_(
             "Each output was compared with {threshold} on its own: no class took anything from "
@@ -118,6 +151,11 @@ STEPS = (
                 "will…"
             ),
             CHANGES,
+            misconceptions=(
+                N_("a higher threshold always drops a class, even with no output between the two"),
+                N_("the threshold does not change which classes are in the set"),
+                N_("a higher threshold lets more classes in"),
+            ),
         ),
         after=N_("Move the threshold yourself: watch the set and the exact match change."),
     ),
@@ -136,6 +174,13 @@ STEPS = (
             "softmax_count",
             N_("How many labels will the softmax model answer at {threshold}?"),
             COUNTS,
+            misconceptions=(
+                N_("outputs that share one unit can never reach {threshold}"),
+                N_("a softmax always names its top class, however small its share"),
+                N_("several outputs can reach {threshold} although all ten add up to 1"),
+                N_("several outputs can reach {threshold} although all ten add up to 1"),
+                N_("each softmax output says yes or no on its own, as a sigmoid does"),
+            ),
         ),
         after=N_(
             "Top-k names the k largest outputs: set it to 4 and the set comes back, but only "
@@ -159,6 +204,11 @@ STEPS = (
             "scaled_cce_loss",
             N_("Multiply every output of the CCE model by {scale}. Its categorical loss will…"),
             LOSS_CHANGES,
+            misconceptions=(
+                N_("CCE's loss cares about the scale: smaller outputs cost more"),
+                N_("a loss never changes when only the scale of the outputs changes"),
+                N_("CCE's loss cares about the scale: smaller outputs cost less"),
+            ),
         ),
         after=N_(
             "Binary cross-entropy asks each output to be 0 or 1, so {threshold} means something "
@@ -180,6 +230,13 @@ STEPS = (
             "one_object_count",
             N_("How many labels will the article's BCE model answer for this one frog?"),
             COUNTS,
+            misconceptions=(
+                N_("a model trained on four objects finds nothing in a picture of one"),
+                N_("the model names what is in the picture, whatever it saw in training"),
+                N_("the model's count falls between the one object shown and the four it saw"),
+                N_("the model's count falls between the one object shown and the four it saw"),
+                N_("the model always names as many classes as it saw in training"),
+            ),
         ),
         after=N_(
             "On the test composites with one object, the article's BCE model answers "
@@ -203,6 +260,7 @@ STEPS = (
             "cam_quadrant",
             N_("Where will the model find the evidence for “{cam_class}”?"),
             QUADRANT_NAMES,
+            misconceptions=(WRONG_QUADRANT,) * len(QUADRANT_NAMES),
         ),
         after=N_("The model was never told where the objects are; it found them on its own."),
     ),
@@ -226,6 +284,10 @@ STEPS = (
             ),
             SHORTS,
             several=True,
+            naming_extra=N_(
+                "every ending's outputs mean the same at {threshold}, whatever its loss"
+            ),
+            leaving_out=N_("no ending decides well at {threshold} without a threshold of its own"),
         ),
         after=N_(
             "Binary cross-entropy asks every output for 0 or 1 on its own, so at {threshold} it "
@@ -245,6 +307,36 @@ STEPS = (
         classes=("frog", "horse", "dog", "ship"),
         samples=(28, 18, 27, 28),
         panels=("results",),
+    ),
+    Step(
+        slug="big-object",
+        title=N_("The grid is not the world"),
+        text=N_(
+            "Every picture so far was tiled 2x2, each object 32 pixels wide in its quadrant. A "
+            "photo is not: here one cat fills the whole picture. The article's model never saw "
+            "an object this big; the models trained on objects anywhere, at any size, did."
+        ),
+        classes=("cat", EMPTY, EMPTY, EMPTY),
+        samples=(2, 0, 0, 0),
+        layout="fill",
+        models=("bce", "bce-anywhere"),
+        panels=("bars",),
+        question=Question(
+            "big_object",
+            N_("What will the article's BCE model name in this picture at {threshold}?"),
+            BIG_OBJECT_ANSWERS,
+            misconceptions=(
+                N_("a model knows a class at any size, even one it never saw that big"),
+                N_("the model still finds the cat at a size it never saw"),
+                N_("a picture unlike the training ones makes the model miss the cat entirely"),
+                N_("a model meeting an unfamiliar picture stays silent"),
+            ),
+        ),
+        after=N_(
+            "On test pictures of one object filling the frame, the article's BCE model names "
+            "exactly the right class in {bce_fill_exact_match} of them; the BCE model trained "
+            "on objects anywhere in {bce_anywhere_fill_exact_match}."
+        ),
     ),
 )
 
@@ -350,6 +442,32 @@ def one_object_count(step, truth, outputs, maps) -> tuple[object, str]:
     return count_choice(counts[first]), why.format(count=counts[first], other=counts[second])
 
 
+def named_classes(probabilities) -> set[str]:
+    return {c for c, p in zip(CLASS_NAMES, probabilities, strict=True) if p >= THRESHOLD}
+
+
+def big_object(step, truth, outputs, maps) -> tuple[object, str]:
+    """What the first model names for the one big object, `step.classes[0]`."""
+    named = named_classes(outputs[step.models[0]])
+    present = step.classes[0]
+    if named == {present}:
+        answer = BIG_OBJECT_ANSWERS[0]
+    elif present in named:
+        answer = BIG_OBJECT_ANSWERS[1]
+    else:
+        answer = BIG_OBJECT_ANSWERS[2] if named else BIG_OBJECT_ANSWERS[3]
+    said = [
+        list_text(terms.term(c) for c in CLASS_NAMES if c in named_classes(outputs[name]))
+        or _("nothing")
+        for name in step.models
+    ]
+    why = _(
+        "The article's BCE model names {first}; the BCE model trained on objects anywhere "
+        "names {second}."
+    )
+    return answer, why.format(first=said[0], second=said[-1])
+
+
 def quadrant_evidence(activation_map: np.ndarray) -> np.ndarray:
     """The positive evidence in each quadrant of an (h, w) map, as shares of the whole."""
     positive = np.maximum(np.asarray(activation_map, dtype=np.float64), 0.0)
@@ -418,6 +536,7 @@ QUESTIONS = {
     "one_object_count": one_object_count,
     "cam_quadrant": cam_quadrant,
     "lab_endings": lab_endings,
+    "big_object": big_object,
 }
 
 
@@ -454,6 +573,9 @@ def lesson_facts(report: dict | None) -> dict[str, str]:
         one = result["by_set"].get("one_to_four", {}).get("by_objects", {}).get("1")
         if one:
             facts[f"{key}_one_object_labels"] = f"{one['mean_predicted_labels']:.2f}"
+        fill = result.get("by_layout", {}).get("fill")
+        if fill:
+            facts[f"{key}_fill_exact_match"] = f"{fill['exact_match']:.1%}"
     return facts
 
 

@@ -30,6 +30,7 @@ KIND_TITLES = (
 FAMILY_TITLES = (
     N_("The article's: always four distinct classes"),
     N_("One to four objects"),
+    N_("Objects anywhere, at any size"),
 )
 QUADRANT_NAMES = (N_("top-left"), N_("top-right"), N_("bottom-left"), N_("bottom-right"))
 EMPTY = N_("empty")

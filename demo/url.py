@@ -168,8 +168,8 @@ def quadrant_params(quadrant: int) -> tuple[Param, Param]:
     """A quadrant's class and the index of its image in the gallery's pictures of that class."""
     default_class = always(DEFAULT_CLASSES[quadrant])
     return (
-        Param(f"c{quadrant}", f"class_{quadrant}", parse_class, str, default_class),
-        Param(f"s{quadrant}", f"sample_{quadrant}", parse_sample, str, always(0)),
+        Param(f"c{quadrant}", keys.class_key(quadrant), parse_class, str, default_class),
+        Param(f"s{quadrant}", keys.sample_key(quadrant), parse_sample, str, always(0)),
     )
 
 
@@ -223,9 +223,9 @@ def restore_state_from_url(gallery_sizes: dict[int, int], families: list[str]) -
 def wrap_samples(gallery_sizes: dict[int, int]) -> None:
     """Each quadrant's sample modulo its class's gallery size (0 for an empty quadrant)."""
     for quadrant in range(4):
-        name = st.session_state[f"class_{quadrant}"]
+        name = st.session_state[keys.class_key(quadrant)]
         size = gallery_sizes[CLASS_NAMES.index(name)] if name != EMPTY else 1
-        st.session_state[f"sample_{quadrant}"] %= size
+        st.session_state[keys.sample_key(quadrant)] %= size
 
 
 def address_problems(

@@ -107,8 +107,18 @@ def arrays():
 FAMILIES = [
     {"data": "four-distinct", "title": "The article's: always four distinct classes"},
     {"data": "one-to-four", "title": "One to four objects"},
+    {"data": "anywhere", "title": "Objects anywhere, at any size"},
 ]
-TEST_COLOURS = ("#1565c0", "#ad1457", "#2e7d32", "#64b5f6", "#f06292", "#81c784", "#6d4c41")
+TEST_COLOURS = (
+    "#1565c0",
+    "#ad1457",
+    "#2e7d32",
+    "#64b5f6",
+    "#f06292",
+    "#81c784",
+    "#6d4c41",
+    "#ff8f00",
+)
 
 
 def manifest_entry(name: str, loss: str, data: str, colour: str, label: str | None = None):
@@ -145,6 +155,8 @@ SIX = [
     ("cce-one-to-four", "cce", "one-to-four", "CCE 1-4"),
     ("softmax-one-to-four", "softmax", "one-to-four", "softmax 1-4"),
 ]
+# The fixture's models: the six, and one BCE model of the family that answers photos.
+MODELS = [*SIX, ("bce-anywhere", "bce", "anywhere", "BCE anywhere")]
 
 
 def save_models(folder, specs, zero_logits=False) -> dict:
@@ -174,14 +186,15 @@ def save_models(folder, specs, zero_logits=False) -> dict:
 
 @pytest.fixture(scope="session")
 def fixture_models(tmp_path_factory):
-    """Six untrained models (three losses on two kinds of data), their evaluation JSON."""
+    """Seven untrained models (three losses on two kinds of data, and BCE on objects anywhere),
+    their evaluation JSON."""
     from core.evaluate import build_report, test_sets
 
     folder = tmp_path_factory.mktemp("models")
-    models = save_models(folder, SIX)
+    models = save_models(folder, MODELS)
     _, (x_test, y_test) = tiny_arrays(per_class_test=3)
     sets = test_sets(x_test, y_test, seed=0, n=40, subset_n=10)
-    losses = {name: loss for name, loss, _, _ in SIX}
+    losses = {name: loss for name, loss, _, _ in MODELS}
     report = build_report(models, losses, sets, {"source": "tiny"}, 0)
     (folder / "evaluation.json").write_text(json.dumps(report))
     return folder

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import (
-    SIX,
+    MODELS,
     TEST_COLOURS,
     decision_panels,
     manifest_entry,
@@ -73,7 +73,7 @@ def test_app_runs_and_shows_three_losses_side_by_side(fixture_models, monkeypatc
     assert table["BCE (article)"]["mAP"] == "–"
     assert table["chance / all-negative"]["per-label accuracy"] == "60.00%"
     report = json.loads((fixture_models / "evaluation.json").read_text())
-    for name, _, _, label in SIX:
+    for name, _, _, label in MODELS:
         result = report["models"][name]
         assert table[label]["exact match"] == f"{result['exact_match']:.2%}"
         objects = result["by_set"]["one_to_four"]
@@ -97,7 +97,7 @@ def test_a_seventh_manifest_entry_is_shown_without_code_changes(
         shutil.copy(file, tmp_path / file.name)
     shutil.copy(tmp_path / "bce-one-to-four.keras", tmp_path / "bce-extra.keras")
     manifest = json.loads((tmp_path / "models.json").read_text())
-    extra = manifest_entry("bce-extra", "bce", "one-to-four", TEST_COLOURS[6], "BCE extra")
+    extra = manifest_entry("bce-extra", "bce", "one-to-four", TEST_COLOURS[7], "BCE extra")
     extra.pop("history")
     extra.pop("run")
     manifest["models"].append(extra)
@@ -262,14 +262,60 @@ def test_bad_uploads_show_a_message(fixture_models, monkeypatch, name, payload, 
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "I;16", "P"])
-def test_good_uploads_are_predicted_and_flagged(fixture_models, monkeypatch, mode):
+def test_a_photo_is_answered_by_the_models_of_objects_anywhere(fixture_models, monkeypatch, mode):
     at = start(fixture_models, monkeypatch)
     at.radio(key="source").set_value("Upload one image").run()
     at.file_uploader(key="upload_whole").set_value(("mine.png", png_bytes(mode), "image/png"))
     at.run()
     assert not at.exception and not at.error
+    # The family shown stays the article's, but the photo goes to the models trained on objects
+    # anywhere, and the page says so.
+    assert at.session_state["data"] == "four-distinct"
+    assert shown_models(at) == ["BCE anywhere"]
+    note = next(i.value for i in at.info if "objects anywhere" in i.value)
+    assert "BCE anywhere" in note and "32x32" in note
+
+
+def test_a_photo_is_kept_in_no_shared_cache(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Upload one image").run()
+    cache.predict_group.clear()
+    cache.composite_png.clear()
+    cache.activation_map_png.clear()
+    shared = []
+    for cached in (cache.predict_group, cache.composite_png, cache.activation_map_png):
+        monkeypatch.setattr(
+            cache, cached.__name__, lambda *a, _n=cached.__name__, **k: shared.append(_n)
+        )
+    calls = at.session_state["model_calls"]
+    at.file_uploader(key="upload_whole").set_value(("mine.png", png_bytes(), "image/png")).run()
+    assert not at.exception and not at.error
+    assert shared == []  # predictions, picture and maps made for this run only
+    assert at.session_state["model_calls"] == calls + 1
+    assert len(at.get("image")) == 2  # the photo and the one model's activation map
+
+
+def test_the_camera_s_photo_takes_the_photo_path(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Take a photo").run()
+    assert any("https://" in c.value and "localhost" in c.value for c in at.caption)
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(photo, format="JPEG")
+    at.camera_input(key="camera_photo").set_value(("photo.jpg", photo.getvalue(), "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error
+    assert shown_models(at) == ["BCE anywhere"]
+
+
+def test_four_uploaded_tiles_are_flagged_outside_the_training_data(fixture_models, monkeypatch):
+    at = start(fixture_models, monkeypatch)
+    at.radio(key="source").set_value("Upload four tiles").run()
+    for quadrant in range(4):
+        at.file_uploader(key=f"upload_tile_{quadrant}").set_value(
+            (f"t{quadrant}.png", png_bytes(size=(32, 32)), "image/png")
+        )
+    at.run()
     assert any("outside the training distribution" in w.value for w in at.warning)
-    assert len(shown_models(at)) == 3
 
 
 def test_four_tile_upload(fixture_models, monkeypatch):
@@ -361,10 +407,10 @@ def test_the_one_to_four_objects_tab_reads_the_evaluation(fixture_models, monkey
     table = next(m.value for m in at.markdown if m.value.startswith("| objects |"))
     assert (
         table.splitlines()[0]
-        == "| objects | true | " + " | ".join(label for *_, label in SIX) + " |"
+        == "| objects | true | " + " | ".join(label for *_, label in MODELS) + " |"
     )
     row = next(line for line in table.splitlines() if line.startswith("| 2 |"))
-    for name, *_ in SIX:
+    for name, *_ in MODELS:
         by_objects = report["models"][name]["by_set"]["one_to_four"]["by_objects"]
         assert set(by_objects) == {"1", "2", "3", "4"}
         assert f"{by_objects['2']['mean_predicted_labels']:.2f}" in row

@@ -165,8 +165,8 @@ def test_the_models_shown_together_are_told_apart():
         together = {model.label: model.colour for model in manifest.in_family(family.data)}
         assert len(together) == 3
         assert problems(together) == [], family.data
-    assert len(manifest.colours()) == 6
-    assert problems(manifest.colours()) == []  # the report's charts show all six
+    assert len(manifest.colours()) == 9
+    assert problems(manifest.colours()) == []  # the report's charts show all nine
 
 
 def test_the_cce_floor_is_drawn_in_cces_colour():

@@ -28,8 +28,8 @@ def start(folder, monkeypatch, query=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_the_steps_are_six_to_nine_short_screens_of_known_parts():
-    assert 6 <= len(lesson.STEPS) <= 9
+def test_the_steps_are_six_to_ten_short_screens_of_known_parts():
+    assert 6 <= len(lesson.STEPS) <= 10
     manifest = load_manifest(REPO / "models")
     names = {model.name for model in manifest.models}
     for step in lesson.STEPS:

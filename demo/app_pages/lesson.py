@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from demo import lesson, url
+from demo import keys, lesson, url
 from demo.context import PageContext, page_context
 from demo.i18n import _
 from demo.ui.lesson_step import (
@@ -31,7 +31,7 @@ def navigation(number: int, count: int, step: lesson.Step) -> None:
     title.subheader(step_heading(number, count, step))
     back.button(
         _("Back"),
-        key="lesson_back",
+        key=keys.LESSON_BACK,
         on_click=go_to,
         args=(number - 1,),
         disabled=number == 1,
@@ -39,7 +39,7 @@ def navigation(number: int, count: int, step: lesson.Step) -> None:
     )
     forward.button(
         _("Next"),
-        key="lesson_next",
+        key=keys.LESSON_NEXT,
         on_click=go_to,
         args=(number + 1,),
         disabled=number == count,
@@ -50,7 +50,7 @@ def navigation(number: int, count: int, step: lesson.Step) -> None:
 
 def reveal(slug: str) -> None:
     """Keep the student's guess (the choices are not drawn again) and show the answer."""
-    st.session_state[f"answer_{slug}"] = st.session_state.get(f"guess_{slug}")
+    st.session_state[f"answer_{slug}"] = st.session_state.get(keys.lesson_guess(slug))
     st.session_state[f"revealed_{slug}"] = True
 
 
@@ -62,12 +62,12 @@ def ask(step: lesson.Step) -> None:
         question.choices,
         selection_mode="multi" if question.several else "single",
         format_func=lesson.choice_text,
-        key=f"guess_{step.slug}",
+        key=keys.lesson_guess(step.slug),
     )
     answered = bool(guess)
     st.button(
         _("Reveal"),
-        key=f"reveal_{step.slug}",
+        key=keys.lesson_reveal(step.slug),
         type="primary",
         disabled=not answered,
         on_click=reveal,

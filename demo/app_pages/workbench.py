@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
-from demo import cache, messages, routes, url
+from demo import cache, keys, messages, routes, url
 from demo.context import PageContext, page_context
 from demo.i18n import N_, _
 from demo.terms import term
@@ -50,7 +50,7 @@ def family_control(manifest) -> str:
     return st.radio(
         _("Training data"),
         list(titles),
-        key="data",
+        key=keys.DATA,
         horizontal=True,
         format_func=lambda data: family_name(titles[data]),
         label_visibility="collapsed",
@@ -68,7 +68,7 @@ def view_control(manifest) -> str:
     return st.radio(
         _("Models"),
         views,
-        key="view",
+        key=keys.VIEW,
         horizontal=True,
         format_func=view_name,
         label_visibility="collapsed",
@@ -102,9 +102,10 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
         source = panels.source_control(hidden)
         composite, truth = panels.choose_composite(source, str(GALLERY_PATH), hidden)
         shared = source == panels.SOURCES[0]
+        photo = source in panels.PHOTO_SOURCES
         if composite is not None:
             with picture:
-                panels.show_composite(composite, truth)
+                panels.show_composite(composite, truth, private=photo)
     if shared:
         url.write_state_to_url()
     if composite is None:
@@ -112,9 +113,10 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     if predictor is None:
         right.info(_("No model could be loaded, so there is nothing to predict (see above)."))
         return
+    family = photo_family(manifest, predictor, data) if photo else data
     shown = [
         entry
-        for entry in manifest.in_family(data)
+        for entry in manifest.in_family(family)
         if entry.name in predictor.names and view in (url.ALL_MODELS, entry.loss)
     ]
     if not shown:
@@ -122,9 +124,14 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
         right.info(message.format(view=view_name(view)))
         return
     names = [entry.name for entry in shown]
-    predictions = cache.predict_models(predictor, signature, composite, names)
+    if photo:
+        predictions = cache.predict_privately(predictor, composite, names)
+    else:
+        predictions = cache.predict_models(predictor, signature, composite, names)
     st.session_state.model_calls = predictor.calls
     with right:
+        if photo:
+            panels.photo_note(shown, anywhere=family == panels.PHOTO_FAMILY)
         panels.decisions_panel(
             predictions, truth, shown, hidden, url.write_state_to_url if shared else None
         )
@@ -132,12 +139,21 @@ def workbench(folder: str, data: str, view: str, hidden: frozenset[str]) -> None
     with left:
         cam_class = panels.cam_class_control(truth, predictions)
     with right:
-        panels.show_activation_maps(composite, predictions, shown, cam_class)
+        panels.show_activation_maps(composite, predictions, shown, cam_class, private=photo)
     # A toggle rather than an expander: a closed expander's content still runs every time.
-    if st.toggle(_("Why categorical cross-entropy cannot place the threshold"), key="why_cce"):
+    if st.toggle(_("Why categorical cross-entropy cannot place the threshold"), key=keys.WHY_CCE):
         categorical = [entry for entry in shown if entry.kind.scale_free]
         prediction = predictions[categorical[0].name] if categorical else None
         panels.why_cce_panel(prediction, truth)
+
+
+def photo_family(manifest, predictor, chosen: str) -> str:
+    """The family that answers a student's photo: the models trained on objects anywhere when
+    any of them loaded, else the family the page shows."""
+    family = panels.PHOTO_FAMILY
+    if any(entry.name in predictor.names for entry in manifest.in_family(family)):
+        return family
+    return chosen
 
 
 def intro() -> None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from demo import i18n, routes
+from demo import i18n, keys, routes
 from demo.i18n import _
 
 # The widgets that show their options through a translated `format_func`, on the pages that have
 # the language switch. The browser holds such a widget's value as the text it shows: after a
 # change of language it would send the old language's text back, which is no option any more.
 TRANSLATED_CHOICES = (
-    "data",
-    "view",
-    "source",
-    *(f"class_{quadrant}" for quadrant in range(4)),
-    "cam_class",
+    keys.DATA,
+    keys.VIEW,
+    keys.SOURCE,
+    *(keys.class_key(quadrant) for quadrant in range(4)),
+    keys.CAM_CLASS,
     "lab_loss",
     "lab_optimizer",
     "lab_data",
@@ -42,7 +42,7 @@ def language_switch() -> None:
     st.segmented_control(
         _("Language"),
         list(i18n.LANGUAGES),
-        key="lang_choice",
+        key=keys.LANGUAGE_CHOICE,
         format_func=i18n.LANGUAGES.get,
         required=True,
         on_change=switch_language,

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from core import lab
-from core.data import CLASS_NAMES
+from core.data import CLASS_NAMES, enlarge
 from core.evaluation import THRESHOLD
 from core.gallery import DEFAULT_PATH as GALLERY_PATH
 from core.kinds import KINDS
@@ -31,8 +31,15 @@ LAB_WORDS = (N_("SGD, momentum 0.9 (the article's)"), N_("one-to-four"), N_("fou
 
 
 def step_composite(step: lesson.Step) -> tuple[np.ndarray, np.ndarray]:
-    """The step's composite from the gallery, and its multi-hot truth."""
+    """The step's composite from the gallery, and its multi-hot truth: its classes tiled 2x2, or
+    for a "fill" step its first class's picture enlarged to fill the frame."""
     gallery = cache.gallery(str(GALLERY_PATH))
+    if step.layout == "fill":
+        label = CLASS_NAMES.index(step.classes[0])
+        picture = gallery[label][step.samples[0] % len(gallery[label])]
+        truth = np.zeros(len(CLASS_NAMES), dtype=np.float32)
+        truth[label] = 1.0
+        return enlarge(picture), truth
     picked = []
     for name, sample in zip(step.classes, step.samples, strict=True):
         if name == lesson.EMPTY:
@@ -170,6 +177,32 @@ def scale_panel(shown: Shown) -> None:
 def maps_panel(shown: Shown) -> None:
     cam_class = CLASS_NAMES.index(shown.step.cam_class)
     panels.show_activation_maps(shown.composite, shown.predictions, shown.entries, cam_class)
+    path = shown.manifest.evaluation
+    found = report.read_report(str(path), cache.file_stamp(path))[0]
+    checked = map_aim_text(shown.step, found, shown.manifest)
+    if checked:
+        st.markdown(checked)
+
+
+def map_aim_text(step: lesson.Step, evaluation: dict | None, manifest) -> str | None:
+    """How often the step's first model's map for its class lands on that class's quadrant, on
+    the test composites of four distinct classes (`core.evaluate`'s `map_aim`), in the page's
+    language; None when the evaluation has no such figure."""
+    name = step.models[0]
+    figures = (evaluation or {}).get("models", {}).get(name, {}).get("map_aim", {})
+    by_class = figures.get("four_distinct", {}).get("by_class", {}).get(step.cam_class, {})
+    if by_class.get("hit_rate") is None:
+        return None
+    message = _(
+        "Checked on the test set: {model}'s map for “{cam_class}” lands on the quadrant of the "
+        "{cam_class} in {rate} of the {maps} test composites that hold one."
+    )
+    return message.format(
+        model=manifest.by_name(name).label,
+        cam_class=terms.term(step.cam_class),
+        rate=f"{by_class['hit_rate']:.0%}",
+        maps=f"{by_class['maps']:,}",
+    )
 
 
 def results_panel(shown: Shown) -> None:
@@ -238,6 +271,11 @@ def composite_alt(step: lesson.Step | None = None, revealed: bool = False) -> st
     question may ask for them), after it with the class of every quadrant."""
     if step is None:
         return _("The step's composite: CIFAR-10 pictures tiled 2x2 into one image.")
+    if step.layout == "fill":
+        if revealed:
+            alt = _("The step's picture: one CIFAR-10 picture of a {name}, enlarged to fill it.")
+            return alt.format(name=terms.term(step.classes[0]))
+        return _("The step's picture: one CIFAR-10 picture, enlarged to fill it.")
     if revealed:
         places = ("top_left", "top_right", "bottom_left", "bottom_right")
         named = dict(zip(places, step.classes, strict=True))
@@ -261,13 +299,7 @@ def composite_alt(step: lesson.Step | None = None, revealed: bool = False) -> st
 
 def show_composite(composite, step: lesson.Step | None = None, revealed: bool = False) -> None:
     """The step's composite, with an alt text that names its classes only after the reveal."""
-    st.image(
-        cache.composite_png(composite),
-        caption=_("What the models see (64x64, enlarged)"),
-        width=cache.SHOWN_WIDTH,
-        output_format="PNG",
-        alt=composite_alt(step, revealed),
-    )
+    panels.show_picture(composite, composite_alt(step, revealed))
 
 
 def show_answer(step, composite, truth, context: PageContext, guess) -> None:

@@ -26,13 +26,18 @@ CCE_FLOOR = 4 * np.log(4)
 CHART_HEIGHT = 230  # pixels, axis included: ten bars readable from the back of a classroom
 
 
-SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles")  # values: English
+# The image's sources; the values stay English. A photo (an uploaded image or the camera's) is
+# the student's own: it is answered by PHOTO_FAMILY's models and kept in no shared cache.
+SOURCES = ("Compose from CIFAR-10", "Upload one image", "Upload four tiles", "Take a photo")
+PHOTO_SOURCES = (SOURCES[1], SOURCES[3])
+PHOTO_FAMILY = "anywhere"
 
 
 SOURCE_NAMES = {
     SOURCES[0]: N_("CIFAR-10 tiles"),
     SOURCES[1]: N_("Your image"),
     SOURCES[2]: N_("Your 4 tiles"),
+    SOURCES[3]: N_("Camera"),
 }
 
 
@@ -56,12 +61,12 @@ def random_composite(sizes: dict[int, int]) -> None:
     """One of the pool's composites, chosen at random, into the quadrant pickers."""
     index = int(np.random.default_rng().integers(RANDOM_POOL))
     for quadrant, (label, sample) in enumerate(pool_composite(index, sizes)):
-        st.session_state[f"class_{quadrant}"] = CLASS_NAMES[label]
-        st.session_state[f"sample_{quadrant}"] = sample
+        st.session_state[keys.class_key(quadrant)] = CLASS_NAMES[label]
+        st.session_state[keys.sample_key(quadrant)] = sample
 
 
 def reset_sample(quadrant: int) -> None:
-    st.session_state[f"sample_{quadrant}"] = 0
+    st.session_state[keys.sample_key(quadrant)] = 0
 
 
 def source_control(hidden: set[str]) -> str:
@@ -70,7 +75,7 @@ def source_control(hidden: set[str]) -> str:
     return st.radio(
         _("Image source"),
         SOURCES,
-        key="source",
+        key=keys.SOURCE,
         horizontal=True,
         format_func=lambda source: _(SOURCE_NAMES[source]),
         label_visibility="collapsed",
@@ -83,25 +88,25 @@ def quadrant_picker(quadrant: int, sizes: dict[int, int]) -> tuple[int | None, i
     name = st.selectbox(
         term(QUADRANT_NAMES[quadrant]),
         QUADRANT_CHOICES,
-        key=f"class_{quadrant}",
+        key=keys.class_key(quadrant),
         format_func=term,
         on_change=reset_sample,
         args=(quadrant,),
     )
     if name == EMPTY:
-        st.session_state[f"sample_{quadrant}"] = 0
+        st.session_state[keys.sample_key(quadrant)] = 0
         return None, 0
     label = CLASS_NAMES.index(name)
-    st.session_state[f"sample_{quadrant}"] %= sizes[label]
+    st.session_state[keys.sample_key(quadrant)] %= sizes[label]
     st.number_input(
         _("{quadrant} image").format(quadrant=term(QUADRANT_NAMES[quadrant])),
         min_value=0,
         max_value=sizes[label] - 1,
         step=1,
-        key=f"sample_{quadrant}",
+        key=keys.sample_key(quadrant),
         help=_("Which of the gallery's images of this class: − and + step through them."),
     )
-    return label, st.session_state[f"sample_{quadrant}"]
+    return label, st.session_state[keys.sample_key(quadrant)]
 
 
 def composite_of(picked: list[tuple[int | None, int]], gallery: dict[int, np.ndarray]):
@@ -117,9 +122,9 @@ def picked_from_state(sizes: dict[int, int]) -> list[tuple[int | None, int]]:
     """The four (class or None, sample) picks held in session state."""
     picked = []
     for quadrant in range(4):
-        name = st.session_state[f"class_{quadrant}"]
+        name = st.session_state[keys.class_key(quadrant)]
         label = None if name == EMPTY else CLASS_NAMES.index(name)
-        sample = 0 if label is None else st.session_state[f"sample_{quadrant}"] % sizes[label]
+        sample = 0 if label is None else st.session_state[keys.sample_key(quadrant)] % sizes[label]
         picked.append((label, sample))
     return picked
 
@@ -162,7 +167,7 @@ def upload_whole_controls() -> np.ndarray | None:
     upload = st.file_uploader(
         _("Your image (centre-cropped and resized to 64x64)"),
         type=UPLOAD_TYPES,
-        key="upload_whole",
+        key=keys.UPLOAD_WHOLE,
     )
     composite = read_upload(upload, 64)
     if composite is None:
@@ -174,7 +179,7 @@ def upload_tiles_controls() -> np.ndarray | None:
     tiles = []
     for quadrant in range(4):
         upload = st.file_uploader(
-            term(QUADRANT_NAMES[quadrant]), type=UPLOAD_TYPES, key=f"upload_tile_{quadrant}"
+            term(QUADRANT_NAMES[quadrant]), type=UPLOAD_TYPES, key=keys.upload_tile_key(quadrant)
         )
         tiles.append(read_upload(upload, 32))
     if any(tile is None for tile in tiles):
@@ -183,12 +188,52 @@ def upload_tiles_controls() -> np.ndarray | None:
     return compose(np.stack(tiles))
 
 
+def outside_warning() -> None:
+    st.warning(
+        _(
+            "Your own image is outside the training distribution (CIFAR-10 tiles): there "
+            "is no true label set, and the models may be confidently wrong."
+        )
+    )
+
+
+def photo_note(entries: list, anywhere: bool) -> None:
+    """Which models answer a student's photo, and how far a photo is from what they learned;
+    without models trained on objects anywhere, the warning any upload gets."""
+    if not anywhere:
+        outside_warning()
+        return
+    st.info(
+        _(
+            "Your photo is answered by the models trained on objects anywhere, at any size: "
+            "{models}. They learned CIFAR-10's ten classes from pictures of 32x32 pixels, so a "
+            "photo is still far from what they know: expect mistakes, and try one clear object. "
+            "Your photo stays in this browser's session: it is not stored or shown to anyone."
+        ).format(models=_(", ").join(entry.label for entry in entries))
+    )
+
+
+def camera_controls() -> np.ndarray | None:
+    """A photo from the computer's camera, centre-cropped to 64x64 like an uploaded image."""
+    st.caption(
+        _(
+            "The browser opens the camera only on a secure address (https://) or on this "
+            "computer's own (localhost). On a phone, “Your image” offers the camera at any "
+            "address."
+        )
+    )
+    shot = st.camera_input(_("Take a photo"), key=keys.CAMERA_PHOTO)
+    return read_upload(shot, 64)
+
+
 def choose_composite(source: str, gallery_path: str, hidden: set[str]):
     """(composite or None while nothing usable is uploaded, its multi-hot truth or None)."""
     if source == SOURCES[0]:
         return compose_controls(cache.gallery(gallery_path), hidden)
     if source == SOURCES[1]:
         return upload_whole_controls(), None
+    if source == SOURCES[3]:
+        return camera_controls(), None
     return upload_tiles_controls(), None
 
 
@@ -200,7 +245,7 @@ def composite_alt(truth: np.ndarray | None) -> str:
             "What the models see: your upload as a 64x64 picture, enlarged; it has no true "
             "label set."
         )
-    tiles = [term(st.session_state.get(f"class_{quadrant}", EMPTY)) for quadrant in range(4)]
+    tiles = [term(st.session_state.get(keys.class_key(quadrant), EMPTY)) for quadrant in range(4)]
     return _(
         "What the models see: a 64x64 composite of four CIFAR-10 pictures, enlarged: "
         "{top_left} top left, {top_right} top right, {bottom_left} bottom left, "
@@ -208,21 +253,24 @@ def composite_alt(truth: np.ndarray | None) -> str:
     ).format(top_left=tiles[0], top_right=tiles[1], bottom_left=tiles[2], bottom_right=tiles[3])
 
 
-def show_composite(composite: np.ndarray, truth: np.ndarray | None) -> None:
+def show_picture(composite: np.ndarray, alt: str, private: bool = False) -> None:
+    """What the models see, enlarged by the browser, with its caption and `alt` text; a
+    student's photo (`private`) is encoded for this run only."""
     st.image(
-        cache.composite_png(composite),
+        cache.picture_png(composite, private),
         caption=_("What the models see (64x64, enlarged)"),
         width=cache.SHOWN_WIDTH,
         output_format="PNG",
-        alt=composite_alt(truth),
+        alt=alt,
     )
+
+
+def show_composite(composite: np.ndarray, truth: np.ndarray | None, private: bool = False) -> None:
+    show_picture(composite, composite_alt(truth), private)
+    if private:  # a photo: the page says which models answer it (`photo_note`)
+        return
     if truth is None:
-        st.warning(
-            _(
-                "Your own image is outside the training distribution (CIFAR-10 tiles): there "
-                "is no true label set, and the models may be confidently wrong."
-            )
-        )
+        outside_warning()
         return
     names = [CLASS_NAMES[i] for i in np.flatnonzero(truth)]
     st.markdown(_("**True label set:** {labels}").format(labels=label_list(names)))
@@ -266,7 +314,7 @@ def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
     name = st.selectbox(
         _("Class activation map for class"),
         CLASS_NAMES,
-        key="cam_class",
+        key=keys.CAM_CLASS,
         format_func=term,
         help=_(
             "Which part of the image made the model say this class? The map is exact for this "
@@ -276,7 +324,9 @@ def cam_class_control(truth: np.ndarray | None, predictions: dict) -> int:
     return CLASS_NAMES.index(name)
 
 
-def show_activation_maps(composite, predictions: dict, entries: list, cam_class: int) -> None:
+def show_activation_maps(
+    composite, predictions: dict, entries: list, cam_class: int, private: bool = False
+) -> None:
     with st.container(horizontal=True):
         for entry in entries:
             prediction = predictions[entry.name]
@@ -286,7 +336,7 @@ def show_activation_maps(composite, predictions: dict, entries: list, cam_class:
                 "output": f"{prediction.probabilities[cam_class]:.2f}",
             }
             st.image(
-                cache.activation_map_png(composite, prediction.maps[..., cam_class]),
+                cache.map_png(composite, prediction.maps[..., cam_class], private),
                 caption=_("Where {model} sees “{name}” (output {output})").format(**fields),
                 width=cache.SHOWN_WIDTH,
                 output_format="PNG",
@@ -334,7 +384,7 @@ def why_cce_panel(prediction, truth: np.ndarray | None, explain: bool = True) ->
         return
     probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
     scale = st.slider(
-        _("Multiply the CCE model's outputs by"), 0.05, 1.0, 1.0, step=0.01, key="cce_scale"
+        _("Multiply the CCE model's outputs by"), 0.05, 1.0, 1.0, step=0.01, key=keys.CCE_SCALE
     )
     current = probabilities * scale
     decided = evaluation.decide(current, THRESHOLD)

@@ -26,7 +26,21 @@ OBJECTS_EXACT_MATCH = N_("1-4 objects: exact match")
 OBJECTS_LABELS = N_("labels answered (1-4)")
 # The training-data families' short names in the table (`data` with spaces for hyphens); a
 # family not listed here is shown as its name.
-FAMILY_NAMES = {"four-distinct": N_("four distinct"), "one-to-four": N_("one to four")}
+FAMILY_NAMES = {
+    "four-distinct": N_("four distinct"),
+    "one-to-four": N_("one to four"),
+    "anywhere": N_("objects anywhere"),
+}
+# The columns of the table by layout (`core.evaluate`'s `by_layout`): (heading, layout, number of
+# objects or None for the whole layout).
+LAYOUT_COLUMNS = (
+    (N_("one object filling the frame"), "fill", None),
+    (N_("one mid-sized object"), "single", None),
+    (N_("2 scattered"), "scattered", "2"),
+    (N_("3 scattered"), "scattered", "3"),
+    (N_("4 scattered"), "scattered", "4"),
+    (N_("the article's grid"), "grid", None),
+)
 ONE_TO_FOUR = "one_to_four"
 EVALUATE_HINT = "python -m core.evaluate"
 CCE_FLOOR = 4 * math.log(4)  # categorical cross-entropy's least value with four true labels
@@ -288,17 +302,90 @@ def show_training_curves(entries: list) -> None:
     )
 
 
+def layout_markdown(report: dict, manifest) -> str | None:
+    """Every model's exact match at the threshold by layout (objects of any size and place), as
+    Markdown in the page's language; None when the evaluation has no such figures."""
+    heads = [_("model"), _("trained on")] + [_(name) for name, _layout, _count in LAYOUT_COLUMNS]
+    lines = ["| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
+    for entry in manifest.models:
+        layouts = report["models"].get(entry.name, {}).get("by_layout")
+        if not layouts:
+            continue
+        values = []
+        for _name, layout, count in LAYOUT_COLUMNS:
+            figures = layouts.get(layout, {})
+            if count is not None:
+                figures = figures.get("by_objects", {}).get(count, {})
+            values.append(cell("exact match", figures.get("exact_match")))
+        family = family_name(entry.data)
+        lines.append(f"| {entry.label} | {family} | " + " | ".join(values) + " |")
+    return "\n".join(lines) if len(lines) > 2 else None
+
+
+def show_by_layout(report: dict, manifest) -> None:
+    table = layout_markdown(report, manifest)
+    if table is None:
+        message = _("This evaluation has no figures by layout. Re-create it with `{command}`.")
+        st.info(message.format(command=EVALUATE_HINT))
+        return
+    title = _(
+        "**Exact match at {threshold} by layout**, on CIFAR-10's test pictures placed "
+        "anywhere, at any size"
+    )
+    st.markdown(title.format(threshold=evaluation.THRESHOLD))
+    st.markdown(table)
+
+
+def show_map_aim(report: dict | None, manifest, container) -> None:
+    """In `container`: how often each model's map for a present class puts the most evidence on
+    that class's own quadrant (`core.map_aim`), on four distinct classes and on one to four
+    objects by their number; a short note when the evaluation has no such figures."""
+    if report is None:
+        return
+    counts = ("1", "2", "3", "4")
+    heads = [_("model"), _("four distinct")]
+    heads += [
+        i18n.ngettext("{count} object", "{count} objects", int(c)).format(count=c) for c in counts
+    ]
+    lines = ["| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
+    for entry in manifest.models:
+        aim = report["models"].get(entry.name, {}).get("map_aim")
+        if not aim:
+            continue
+        by_objects = aim.get("one_to_four", {}).get("by_objects", {})
+        rates = [aim.get("four_distinct", {}).get("hit_rate")]
+        rates += [by_objects.get(count, {}).get("hit_rate") for count in counts]
+        lines.append(
+            f"| {entry.label} | " + " | ".join(cell("exact match", r) for r in rates) + " |"
+        )
+    with container:
+        if len(lines) == 2:
+            message = _(
+                "This evaluation does not say where the maps look. Re-create it with `{command}`."
+            )
+            st.caption(message.format(command=EVALUATE_HINT))
+            return
+        st.markdown(
+            _(
+                "**Where the maps look**: how often a present class's activation map puts the "
+                "most evidence on its own quadrant, on test composites"
+            )
+        )
+        st.markdown("\n".join(lines))
+
+
 def show_report(manifest, data: str) -> None:
     """The tabs under the workbench: results, one to four objects, training curves."""
     path = manifest.evaluation
     stamp = cache.file_stamp(path)
     report, problem = read_report(str(path), stamp)
-    results, objects, curves = st.tabs(
-        [_("Results"), _("One to four objects"), _("Training curves")]
+    results, objects, layouts, curves = st.tabs(
+        [_("Results"), _("One to four objects"), _("By layout"), _("Training curves")]
     )
     if report is None:
         results.info(problem)
         objects.info(problem)
+        layouts.info(problem)
     else:
         manifest_stamp = cache.file_stamp(manifest.folder / "models.json")
         language = i18n.current_language()
@@ -307,5 +394,8 @@ def show_report(manifest, data: str) -> None:
             show_test_results(specs)
         with objects:
             show_by_objects(specs, manifest)
+        with layouts:
+            show_by_layout(report, manifest)
     with curves:
         show_training_curves(manifest.in_family(data))
+    show_map_aim(report, manifest, layouts)
