@@ -156,7 +156,7 @@ SIX = [
     ("softmax-one-to-four", "softmax", "one-to-four", "softmax 1-4"),
 ]
 # The fixture's models: the six, and one BCE model of the family that answers photos.
-MODELS = [*SIX, ("bce-anywhere", "bce", "anywhere", "BCE anywhere")]
+MODELS = [*SIX, ("bce-anywhere", "bce", "anywhere", "BCE any")]
 
 
 def save_models(folder, specs, zero_logits=False) -> dict:

@@ -128,9 +128,10 @@ ALLOWED_WORDS = {
     "Dense",
     "Keras",
     "AdamW",
+    "any",  # in the labels of the models trained on objects anywhere: "BCE any"
 }
 # Code, addresses, links' targets, HTML tags and the placeholders the browser fills in.
-CODE = re.compile(r"`[^`]*`|https?://\S+|\?[a-z]+=[\w.,-]*|\(\?[^)]*\)|<[^>]+>|\{\w+\}")
+CODE = re.compile(r"`[^`]*`|https?://\S+|\?[a-z]+=[\w.,-]*|\((?:\?|\./)[^)]*\)|<[^>]+>|\{\w+\}")
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 

@@ -375,11 +375,11 @@ def removal_controls(room: rooms.Room, browser: str) -> None:
     """Remove at once the browsers that joined in the last minutes (a flood of invented
     students), or every browser without an answer to this step; their answers leave the tally."""
     with st.expander(_("Remove students")):
+        # Plain numbers, no translated format: a choice keeps its value in every language.
         st.selectbox(
-            _("Who joined in the last"),
+            _("Who joined in the last … minutes"),
             REMOVE_MINUTES,
             index=2,
-            format_func=lambda minutes: _("{minutes} minutes").format(minutes=minutes),
             key=keys.ROOM_REMOVE_MINUTES,
         )
         st.button(

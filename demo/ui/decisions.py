@@ -10,7 +10,6 @@ applies the rule of `core.evaluation` (`decide`, `top_k`); a browser test checks
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -98,11 +97,12 @@ def clean_rule(sent) -> Rule | None:
     threshold, top_k = sent.get("threshold"), sent.get("top_k")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, int | float) or not math.isfinite(top_k):
+    if isinstance(top_k, bool) or not isinstance(top_k, int | float):
         return None
+    # Compared before any conversion: a huge integer cannot become a float.
+    if not (0 <= threshold <= 1 and 0 <= top_k <= MOST_TOP_K):
+        return None  # NaN fails every comparison too
     if top_k != int(top_k):
-        return None
-    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0 and 0 <= top_k <= MOST_TOP_K):
         return None
     return Rule(round(float(threshold), 2), int(top_k))
 
