@@ -333,9 +333,8 @@ STEPS = (
             ),
         ),
         after=N_(
-            "On test pictures of one object filling the frame, the article's BCE model names "
-            "exactly the right class in {bce_fill_exact_match} of them; the BCE model trained "
-            "on objects anywhere in {bce_anywhere_fill_exact_match}."
+            "On test pictures of one object filling the frame, the BCE model trained on objects "
+            "anywhere names exactly the right class in {bce_anywhere_fill_exact_match} of them."
         ),
     ),
 )
