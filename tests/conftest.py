@@ -40,6 +40,16 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MULTILABEL_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True)
+def restored_main_module():
+    """Streamlit's script runner puts the page's module in sys.modules["__main__"] and leaves
+    it there; a process a later test spawns would run that page (or a deleted temporary
+    script) as its main module. Each test gets back the runner's own."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 def tiny_arrays(per_class_train=3, per_class_test=2, seed=0):
     """Random 32x32 RGB images whose top-left pixel encodes (split, class, index)."""
     rng = np.random.default_rng(seed)
@@ -280,6 +290,13 @@ def healthy(url: str) -> bool:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"  # screenshots of the browser tests, to look at
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

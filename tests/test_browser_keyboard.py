@@ -4,16 +4,12 @@ Space and Enter, and moves the free page's threshold, always seeing where the fo
 from __future__ import annotations
 
 import pytest
-from conftest import streamlit_server
-from test_browser import ARTIFACTS, CHROMIUM, IDLE, wait_for_text
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from test_browser import wait_for_text
 
 from demo import lesson
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 MOST_TABS = 60  # more than the controls of any page
 # What a student operates (a scrolling container that takes the focus is not one of them).
 CONTROLS = ("A", "BUTTON", "INPUT", "SELECT", "TEXTAREA")

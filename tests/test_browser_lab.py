@@ -4,18 +4,13 @@ Debian's Chromium at projector size (1280x720)."""
 from __future__ import annotations
 
 import pytest
-from conftest import CHROMIUM, streamlit_server
-from test_browser import ARTIFACTS, IDLE
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
 
 from core.kinds import KINDS
 
 SCREEN = {"width": 1280, "height": 720}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

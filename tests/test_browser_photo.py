@@ -5,25 +5,16 @@ projector's 1280x720 and a phone's 390x844."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM_ARGS, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, IDLE, REPO, streamlit_server
 from PIL import Image
 
 from core.manifest import load_manifest
 
-CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +100,15 @@ def test_a_photo_from_the_camera_is_answered_with_its_maps(server, camera_browse
     choose_source(page, "Camera", "https://")  # where the camera cannot open, it is said
     take = page.locator('[data-testid="stCameraInputButton"]')
     take.wait_for(timeout=60_000)
+    # A click before the camera's first frame takes no picture: wait for the button and for
+    # the video to show frames.
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stCameraInputButton\"]').disabled",
+        """() => {
+            const button = document.querySelector('[data-testid="stCameraInputButton"]');
+            const video = document.querySelector('[data-testid="stCameraInput"] video');
+            return button && !button.disabled && video && video.readyState >= 2
+                && video.videoWidth > 0;
+        }""",
         timeout=60_000,
     )
     take.click()

@@ -9,8 +9,8 @@ import io
 import json
 
 import pytest
-from conftest import streamlit_server
-from test_browser import ARTIFACTS, CHROMIUM, wait_for_text
+from conftest import ARTIFACTS, BROWSER_TEST, streamlit_server
+from test_browser import wait_for_text
 from test_browser_rooms import PHONE, answer, browser_of, settled, start_a_room
 
 from demo import lesson, rooms
@@ -18,11 +18,7 @@ from demo.app_pages.room import counts
 from demo.rooms import record
 from demo.rooms.sqlite_store import SQLiteStore
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 PROJECTOR = {"width": 1280, "height": 720}
 # (step, what each of the three students answers): steps 1, 3 and 4, single-choice questions.
 ANSWERS = ((1, ("1", "4 or more", "1")), (3, ("get smaller", "get bigger", "get smaller")))

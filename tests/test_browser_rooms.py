@@ -6,17 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import streamlit_server
-from test_browser import ARTIFACTS, CHROMIUM, IDLE, wait_for_text
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from test_browser import wait_for_text
 
 from demo import rooms
 from demo.rooms.sqlite_store import SQLiteStore
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 PIN = "teach2026"
 TEACHER_BUTTONS = (
     "Back",

@@ -4,23 +4,15 @@ code's) move to the page's path with every parameter kept, and the new paths ope
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import streamlit_server
+from conftest import BROWSER_TEST, IDLE, streamlit_server
 
 from demo import routes
 from demo.rooms.sqlite_store import SQLiteStore
 
-CHROMIUM = Path("/usr/bin/chromium")
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

@@ -198,6 +198,21 @@ def test_kubernetes_manifests_fit_together():
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
 
 
+def test_the_ingress_forbids_framing_without_a_snippet():
+    """The framing headers come from a ConfigMap in the Ingress's namespace that its
+    custom-headers annotation names (snippets are off in a default ingress-nginx)."""
+    ingress = kubernetes_objects()["Ingress"]
+    annotations = ingress["metadata"]["annotations"]
+    assert not any(name.endswith("-snippet") for name in annotations)
+    namespace, name = annotations["nginx.ingress.kubernetes.io/custom-headers"].split("/")
+    headers = kubernetes_objects(name)["ConfigMap"]
+    assert namespace == headers["metadata"]["namespace"] == ingress["metadata"]["namespace"]
+    assert headers["data"] == {
+        "Content-Security-Policy": "frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",
+    }
+
+
 def test_a_rolling_update_or_a_drain_does_not_drop_a_class():
     objects = kubernetes_objects()
     spec = objects["Deployment"]["spec"]
