@@ -11,7 +11,8 @@
 4. The core calls of one new composite (compose + all predictions + maps + overlays), the
    cold start (load the models and compile the combined call), and the two costs a Streamlit
    server adds between runs: Keras' clear_session (a plain tf.function rebuilds its kernels, an
-   XLA one does not) and a full garbage collection (cheap once the loaded objects are frozen).
+   XLA one does not) and a full garbage collection (cheap once the loaded objects are frozen);
+   what a fresh worker's first page waits for: one family's call compiled vs every family's.
    The page's cost through the server is bench/classroom.py's to measure.
 """
 
@@ -184,6 +185,31 @@ def bench_inference(images, labels, folder: Path):
     )
     row("app cold start (load + trace)", f"{cold:.1f} s")
     bench_server_effects(models, predictor, x[:1])
+    bench_first_page(models, folder, x[:1])
+
+
+def bench_first_page(models, folder: Path, composite):
+    """What the first page of a fresh worker waits for besides loading the models: the app's
+    Predictor groups the models by family and compiles a family's call when a page first shows
+    it, against compiling every family's call at once."""
+    from core.inference import Predictor
+    from core.manifest import load_manifest
+
+    manifest = load_manifest(folder)
+    groups = {
+        family.data: [entry.name for entry in manifest.in_family(family.data)]
+        for family in manifest.families
+    }
+    started = time.perf_counter()
+    every = Predictor(models, groups)
+    every.compile_all()
+    all_at_once = time.perf_counter() - started
+    started = time.perf_counter()
+    lazy = Predictor(models, groups)
+    lazy.predict(composite, next(iter(groups)))
+    first_only = time.perf_counter() - started
+    row(f"compile all {len(groups)} families' calls", f"{all_at_once:.1f} s")
+    row("compile the shown family's call (app)", f"{first_only:.1f} s", "(and predict once)")
 
 
 def bench_server_effects(models, predictor, composite):

@@ -96,8 +96,6 @@ class Predictor:
     for that group alone."""
 
     def __init__(self, models: dict, groups: dict[str, list[str]] | None = None):
-        import tensorflow as tf
-
         if not models:
             raise ValueError("Predictor needs at least one model.")
         self.names = list(models)
@@ -108,30 +106,46 @@ class Predictor:
         self.groups = {group: list(names) for group, names in groups.items() if names}
         self.kernels = {}
         self.outputs = {name: output_of(model) for name, model in models.items()}
-        probes = {}
+        self._probes = {}
         for name, model in models.items():
-            probes[name] = self._probe(model)
+            self._probes[name] = self._probe(model)
             self.kernels[name] = np.asarray(model.get_layer(LOGITS_NAME).kernel, dtype=np.float32)
-        # Compiled with XLA: a server may clear TensorFlow's kernel cache between requests
-        # (Streamlit calls `keras.backend.clear_session()` after every script run), which makes
-        # the next call of a plain `tf.function` rebuild its kernels (~140 ms instead of ~15 ms);
-        # an XLA executable survives it.
-        self._calls = {}
-        for group, names in self.groups.items():
-            combined = self._combined([probes[name] for name in names])
-            self._calls[group] = tf.function(
-                lambda pixels, combined=combined: combined(
-                    tf.cast(pixels, tf.float32), training=False
-                ),
+        self._calls = {}  # group -> its compiled call, made on the group's first prediction
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def _compiled(self, group: str):
+        """The group's models in one call compiled with XLA, traced and compiled on the group's
+        first use (a page that never shows a group never pays for it). A server may clear
+        TensorFlow's kernel cache between requests (Streamlit calls
+        `keras.backend.clear_session()` after every script run), which makes the next call of a
+        plain `tf.function` rebuild its kernels (~140 ms instead of ~15 ms); an XLA executable
+        survives it. Call with the lock held."""
+        import tensorflow as tf
+
+        call = self._calls.get(group)
+        if call is None:
+            combined = self._combined([self._probes[name] for name in self.groups[group]])
+            call = tf.function(
+                lambda pixels: combined(tf.cast(pixels, tf.float32), training=False),
                 input_signature=[tf.TensorSpec((None, 64, 64, 3), tf.uint8)],
                 jit_compile=True,
                 autograph=False,
             )
-        self._lock = threading.Lock()
-        self.calls = 0
-        for group in self.groups:  # warm-up: traces and compiles every group once
-            self.predict(np.zeros((1, 64, 64, 3), np.uint8), group)
-        self.calls = 0
+            call(np.zeros((1, 64, 64, 3), np.uint8))  # traces and compiles
+            self._calls[group] = call
+        return call
+
+    @property
+    def compiled(self) -> list[str]:
+        """The groups compiled so far."""
+        return list(self._calls)
+
+    def compile_all(self) -> None:
+        """Compile every group now (a benchmark's or a warm-up's choice)."""
+        with self._lock:
+            for group in self.groups:
+                self._compiled(group)
 
     @staticmethod
     def _probe(model):
@@ -170,8 +184,9 @@ class Predictor:
             raise ValueError(f"composites must be (n, 64, 64, 3), got {composites.shape}.")
         pixels = np.clip(np.rint(composites), 0, 255).astype(np.uint8)
         with self._lock:
+            call = self._compiled(group)
             self.calls += 1
-            outputs = [np.asarray(o) for o in self._calls[group](pixels)]
+            outputs = [np.asarray(o) for o in call(pixels)]
         results = [{} for _ in range(len(composites))]
         for position, name in enumerate(self.groups[group]):
             features, logits = outputs[2 * position], outputs[2 * position + 1]

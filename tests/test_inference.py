@@ -75,6 +75,31 @@ def test_predictor_matches_the_models_and_counts_calls():
         predictor.predict(np.zeros((1, 32, 32, 3)))
 
 
+def test_a_group_is_compiled_on_its_first_prediction_only():
+    """A page that shows one family never pays for compiling the others; a group's answers are
+    the same whether it was compiled first, later or all at once."""
+    keras.utils.set_random_seed(5)
+    models = {name: with_random_bias(build_model(), seed) for seed, name in enumerate("abc")}
+    predictor = Predictor(models, {"first": ["a", "b"], "second": ["c"]})
+    assert predictor.compiled == [] and predictor.calls == 0
+    x = np.random.default_rng(5).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    first = predictor.predict(x, "first")
+    assert predictor.compiled == ["first"] and predictor.calls == 1
+    keras.backend.clear_session(free_memory=False)  # as Streamlit does after every run
+    second = predictor.predict(x, "second")
+    assert predictor.compiled == ["first", "second"] and predictor.calls == 2
+    for results, name in ((first, "a"), (first, "b"), (second, "c")):
+        np.testing.assert_allclose(
+            np.stack([r[name].probabilities for r in results]),
+            np.asarray(models[name](x, training=False)),
+            atol=1e-5,
+        )
+    eager = Predictor(models, {"first": ["a", "b"], "second": ["c"]})
+    eager.compile_all()
+    assert eager.compiled == ["first", "second"] and eager.calls == 0
+    np.testing.assert_allclose(eager.predict(x, "second")[1]["c"].logits, second[1]["c"].logits)
+
+
 def test_normalize_upsample_overlay():
     activation = np.array([[-1.0, 2.0], [1.0, 0.0]])
     np.testing.assert_allclose(normalize_map(activation), [[0, 1], [0.5, 0]])
