@@ -16,7 +16,8 @@ rooms/          class rooms without Streamlit: rules, identities, the RoomStore 
                 its SQLite and Redis implementations, the tally text, record.py (what a class
                 answered, as rows, CSV, JSON and summaries, naming no student)
 serve/          what serving needs, not pages: wire.py (a page spoken to over its websocket,
-                for the benchmark and the warm-up), sockets.py, keras_session.py, patches.py
+                for the benchmark and the warm-up), sockets.py, keras_session.py, uploads.py,
+                patches.py
 cache.py        what a process shares with every session: models, predictions, gallery, PNGs
 context.py      what every page draws from, built once per run (`page_context`)
 url.py, keys.py the state inside a page's address, and every widget key

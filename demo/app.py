@@ -54,6 +54,7 @@ def configure_page() -> None:
     )
     patches.server_sockets_without_nagle()
     patches.keep_keras_session()
+    patches.bounded_uploads()
     st.html(COMPACT)
 
 

@@ -1,6 +1,6 @@
 """What a serving process changes once, before its first page: Streamlit's per-run Keras clean-up
-off, TCP_NODELAY on the server's sockets, and the loaded objects out of the garbage collector's
-reach."""
+off, TCP_NODELAY on the server's sockets, limits on the uploads it holds, and the loaded objects
+out of the garbage collector's reach."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import gc
 
 import streamlit as st
 
-from demo.serve import keras_session, sockets
+from demo.serve import keras_session, sockets, uploads
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,3 +34,10 @@ def keep_keras_session() -> bool:
 def server_sockets_without_nagle() -> int:
     """Once per process: TCP_NODELAY on the server's sockets (see `demo.serve.sockets`)."""
     return sockets.disable_nagle()
+
+
+@st.cache_resource(show_spinner=False)
+def bounded_uploads() -> bool:
+    """Once per process: limits on the uploads a session and the process hold (see
+    `demo.serve.uploads`)."""
+    return uploads.bound_uploads()

@@ -160,6 +160,7 @@ class Session:
         self.query = query  # the address's query string, as the page last set it
         self.page = page  # the address's path: the page a first run asks for ("" the default)
         self.page_hash = ""  # the page the server last said the session is on
+        self.session_id = ""  # the server's id of this session (its uploads are filed under it)
         self.widgets: dict[str, Widget] = {}  # key -> the widget, as the page last drew it
         self.images: list[str] = []  # addresses of the images the last run drew
         self.timers: dict[str, float] = {}  # fragment id -> seconds between its automatic runs
@@ -196,6 +197,8 @@ class Session:
             kind = message.WhichOneof("type")
             if kind == "delta":
                 self.read_delta(message.delta)
+            elif kind == "new_session":
+                self.session_id = message.new_session.initialize.session_id
             elif kind == "page_info_changed":
                 self.query = message.page_info_changed.query_string
             elif kind == "navigation":  # the page this run draws (st.switch_page may move it)
