@@ -22,6 +22,7 @@ import numpy as np
 from core.data import CLASS_NAMES, QUADRANT_NAMES
 from core.evaluation import ARTICLE_RESULTS, THRESHOLD
 from core.kinds import KINDS
+from core.map_aim import cell_fractions, quadrant_masks, region_shares
 from demo import terms
 from demo.i18n import N_, _, ngettext
 
@@ -468,19 +469,13 @@ def big_object(step, truth, outputs, maps) -> tuple[object, str]:
 
 
 def quadrant_evidence(activation_map: np.ndarray) -> np.ndarray:
-    """The positive evidence in each quadrant of an (h, w) map, as shares of the whole."""
-    positive = np.maximum(np.asarray(activation_map, dtype=np.float64), 0.0)
-    half_h, half_w = positive.shape[0] // 2, positive.shape[1] // 2
-    sums = np.array(
-        [
-            positive[:half_h, :half_w].sum(),
-            positive[:half_h, half_w:].sum(),
-            positive[half_h:, :half_w].sum(),
-            positive[half_h:, half_w:].sum(),
-        ]
-    )
-    total = sums.sum()
-    return sums / total if total > 0 else np.full(4, 0.25)
+    """The positive evidence in each quadrant of an (h, w) map, as shares of the whole
+    (`core.map_aim.region_shares`, which the evaluation's map aim uses too); a map with no
+    positive evidence shares it equally."""
+    activation_map = np.asarray(activation_map, dtype=np.float64)
+    fractions = cell_fractions(quadrant_masks(), activation_map.shape)
+    shares = region_shares(activation_map[None, :, :, None], fractions)[0, :, 0]
+    return shares if shares.sum() > 0 else np.full(4, 0.25)
 
 
 def cam_quadrant(step, truth, outputs, maps) -> tuple[object, str]:

@@ -165,6 +165,9 @@ def test_one_object_counts_and_the_quadrant_of_the_evidence():
     right, why = lesson.answer(where, None, {}, {where.models[0]: maps})
     assert right == "top-right" and "100%" in why
     assert lesson.quadrant_evidence(np.zeros((8, 8))).tolist() == [0.25] * 4
+    uneven = np.zeros((8, 8))
+    uneven[0, 0], uneven[0, 7], uneven[7, 7] = 1.0, 3.0, 4.0  # by hand: 1/8, 3/8, 0, 4/8
+    np.testing.assert_allclose(lesson.quadrant_evidence(uneven), [0.125, 0.375, 0.0, 0.5])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,13 +38,13 @@ import streamlit as st
 from demo import charts, i18n, keys, lesson, rooms, routes
 from demo.context import page_context
 from demo.i18n import N_, _
-from demo.rooms import clients, throttle
+from demo.rooms import clients, record, throttle
+from demo.rooms.record import SEPARATOR
 from demo.ui import lesson_step, room_summary
 
 FOLLOW_EVERY = keys.FOLLOW_EVERY  # how often a student's page looks for the teacher's changes
 TALLY_EVERY = "2s"  # how often the teacher's page redraws the tally
 RETRY_EVERY = "5s"  # how often a page whose store failed tries again
-SEPARATOR = ","  # joins the classes of a several-choice answer
 PASSPHRASE_VARIABLE = "MULTILABEL_TEACHER_PASSPHRASE"
 JOIN_RETRY_EVERY = "5s"  # how often a student's page paced out of a busy room tries again
 REMOVE_MINUTES = (1, 2, 5, 10, 30)  # the teacher's choices of "joined in the last ... minutes"
@@ -144,12 +144,7 @@ def valid(step: lesson.Step, choice) -> bool:
 
 def counts(step: lesson.Step, tally: dict[str, int]) -> dict[str, int]:
     """Students per choice (for a set question: how many included each class)."""
-    per_choice = dict.fromkeys(step.question.choices, 0)
-    for stored, number in tally.items():
-        for choice in stored.split(SEPARATOR) if step.question.several else [stored]:
-            if choice in per_choice:
-                per_choice[choice] += number
-    return per_choice
+    return record.count_choices(step.question.choices, step.question.several, tally)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,11 +74,15 @@ class Asked:
             )
 
 
-def choices_of(asked: Asked, stored: str) -> tuple[str, ...]:
+def stored_choices(stored: str, several: bool) -> tuple[str, ...]:
     """The choices of a stored answer: one, or for a set question each of them once."""
-    if not asked.several:
+    if not several:
         return (stored,)
     return tuple(sorted({choice for choice in stored.split(SEPARATOR) if choice}))
+
+
+def choices_of(asked: Asked, stored: str) -> tuple[str, ...]:
+    return stored_choices(stored, asked.several)
 
 
 def right_choices(asked: Asked) -> frozenset[str]:
@@ -112,15 +116,22 @@ def misconception_of(asked: Asked, stored: str) -> str:
     return "; ".join(belief for belief in beliefs if belief)
 
 
-def choice_counts(asked: Asked, tally: Mapping[str, int]) -> dict[str, int]:
-    """Students per choice, in the order of the choices (for a set question: how many included
-    each); stored answers that are not among the choices are not counted."""
-    per_choice = dict.fromkeys(asked.choices, 0)
+def count_choices(
+    choices: Sequence[str], several: bool, tally: Mapping[str, int]
+) -> dict[str, int]:
+    """Students per choice, in the order of `choices` (for a set question: how many included
+    each), from a tally {stored answer: students}; stored answers that are not among the
+    choices are not counted."""
+    per_choice = dict.fromkeys(choices, 0)
     for stored, number in tally.items():
-        for choice in choices_of(asked, stored):
+        for choice in stored_choices(stored, several):
             if choice in per_choice:
                 per_choice[choice] += number
     return per_choice
+
+
+def choice_counts(asked: Asked, tally: Mapping[str, int]) -> dict[str, int]:
+    return count_choices(asked.choices, asked.several, tally)
 
 
 def share(part: int, whole: int) -> float | None:
