@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -16,14 +17,20 @@ from demo.serve import wire
 
 pytestmark = pytest.mark.slow
 ATTACKER, TEACHER_ELSEWHERE = "127.0.0.2", "127.0.0.3"
+JOINER = "127.0.0.4"  # a program inventing students (not slowed by the guesser's tries)
 PIN = "503918"
+JOINS_PER_MINUTE = 8  # the served room's pace (MULTILABEL_JOINS_PER_MINUTE)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rooms")
     log = folder / "streamlit.log"
-    with streamlit_server(log, {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    environment = {
+        "MULTILABEL_DATA_DIR": str(folder),
+        "MULTILABEL_JOINS_PER_MINUTE": str(JOINS_PER_MINUTE),
+    }
+    with streamlit_server(log, environment) as url:
         address = urlparse(url)
         yield address.hostname, address.port, SQLiteStore(folder / "rooms.sqlite3"), log
 
@@ -104,3 +111,32 @@ def test_room_code_guesses_are_throttled_per_client(served):
     student = asyncio.run(guess(f"{keys.ROOM_VIEW}={code}", "127.0.0.1"))
     assert not any("Too many tries" in t for t in student)
     assert store.joined(code) == 1
+
+
+def test_a_program_joining_invented_students_is_paced_and_removed(served):
+    """Two students are in; then 12 cookieless sessions (12 new browsers) join at once: the pace
+    lets the minute's 8 in (the two students count) and tells the rest that the page tries
+    again; the teacher's removal of the joins since the flood leaves the two and their answers."""
+    host, port, store, _ = served
+    teacher = "1" * 32
+    code = store.create(teacher, PIN).code
+    real = ["2" * 32, "3" * 32]
+    for student in real:
+        store.join(code, student)
+        store.answer(code, 1, student, "1")
+
+    async def join(local_address: str) -> list[str]:
+        socket, page = await open_page(host, port, f"{keys.ROOM_VIEW}={code}", local_address)
+        await socket.close()
+        return page.texts
+
+    async def flood() -> list[list[str]]:
+        return await asyncio.gather(*(join(JOINER) for _ in range(12)))
+
+    flood_started = time.time()
+    answers = asyncio.run(flood())
+    paced = [t for t in answers if "students joined this room in the last minute" in " ".join(t)]
+    assert store.joined(code) == JOINS_PER_MINUTE  # 2 students and 6 of the program's
+    assert len(paced) == 12 - 6
+    assert store.remove_students(code, teacher, joined_since=flood_started) == 6
+    assert store.joined(code) == 2 and store.tally(code, 1) == {"1": 2}
