@@ -15,6 +15,7 @@ import sys
 import urllib.request
 
 from demo import rooms
+from demo.serve import uploads
 
 HEALTH_PATH = "/_stcore/health"
 
@@ -29,6 +30,15 @@ def store_problem() -> str | None:
         store.ping()
     except rooms.STORE_ERRORS as error:
         return f"the class-room store does not answer: {type(error).__name__}: {error}"
+    return None
+
+
+def settings_problem() -> str | None:
+    """Why a setting of the server's environment is unusable, or None."""
+    try:
+        uploads.upload_memory_bytes()
+    except ValueError as error:
+        return str(error)
     return None
 
 
@@ -49,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.health", description=__doc__)
     parser.add_argument("--port", type=int, help="also check Streamlit's health on this port")
     args = parser.parse_args(argv)
-    problem = store_problem() or (worker_problem(args.port) if args.port else None)
+    problem = settings_problem() or store_problem()
+    problem = problem or (worker_problem(args.port) if args.port else None)
     if problem:
         print(f"health: {' '.join(problem.split())}", file=sys.stderr)
         return 1

@@ -344,6 +344,15 @@ def test_the_health_check_fails_with_a_message_when_the_store_cannot_be_written(
     assert "Traceback" not in result.stderr
 
 
+def test_the_health_check_fails_on_an_unusable_upload_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("MULTILABEL_UPLOAD_MEMORY_MB", "lots")
+    result = health_check(tmp_path / "data")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "health: MULTILABEL_UPLOAD_MEMORY_MB must be a whole number of megabytes, not 'lots'."
+    ]
+
+
 def test_the_health_check_fails_when_the_worker_does_not_answer(tmp_path):
     result = health_check(tmp_path / "data", "--port", str(free_port()))
     assert result.returncode == 1

@@ -14,6 +14,7 @@ from conftest import streamlit_server
 from starlette.exceptions import HTTPException
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+from test_serving import needs_haproxy, serve_local
 
 from demo.serve import uploads, wire
 
@@ -69,6 +70,35 @@ def test_a_drop_that_makes_room_counts_before_the_budget():
     assert held(manager, "student") == ["b", "c"]
 
 
+def test_files_of_closed_sessions_are_freed_only_when_the_budget_needs_it():
+    manager = MemoryUploadedFileManager("/_stcore/upload_file")
+    connected = {"student", "other"}
+    uploads.bound(manager, per_session=3, budget=100, is_connected=connected.__contains__)
+    manager.add_file("closed tab", record("a", 50))
+    manager.add_file("other", record("b", 30))
+    manager.add_file("student", record("c", 20))  # 100: nothing is freed below the budget
+    assert held(manager, "closed tab") == ["a"]
+    manager.add_file("student", record("d", 40))  # the closed tab's 50 bytes make room
+    assert "closed tab" not in manager.file_storage
+    assert held(manager, "other") == ["b"] and held(manager, "student") == ["c", "d"]
+    with pytest.raises(HTTPException):
+        manager.add_file("student", record("e", 20))  # 110: connected sessions keep theirs
+    assert uploads.held_bytes(manager) == 90
+
+
+def test_refusals_are_logged_once_a_minute_with_their_count(caplog, monkeypatch):
+    clock = iter([1000.0, 1000.0, 1010.0, 1070.0, 1070.0])
+    monkeypatch.setattr(uploads.time, "monotonic", lambda: next(clock))
+    log = uploads.RefusalLog()
+    with caplog.at_level("WARNING", logger=uploads.LOGGER.name):
+        for _ in range(3):
+            log.refuse(123)
+    assert [record.getMessage()[:25] for record in caplog.records] == [
+        "1 upload(s) refused: the ",
+        "2 upload(s) refused: the ",
+    ]
+
+
 def test_bound_once_and_only_on_a_manager_it_knows():
     manager = MemoryUploadedFileManager("/_stcore/upload_file")
     assert uploads.bound(manager, 2, 100)
@@ -90,8 +120,10 @@ def test_the_budget_comes_from_the_environment(monkeypatch):
     assert uploads.upload_memory_bytes() == 64 * MB
 
 
-async def put_file(host, port, session_id: str, xsrf: str, size: int) -> int:
-    """The status of one PUT of a `size`-byte file, as the page's uploader sends it."""
+async def put_file(host, port, session_id: str, cookies: list[str], size: int) -> int:
+    """The status of one PUT of a `size`-byte file, as the page's uploader sends it with the
+    browser's `cookies` (the XSRF cookie among them, its token in the header)."""
+    (xsrf,) = [cookie for cookie in cookies if cookie.startswith("_streamlit_xsrf=")]
     boundary = uuid.uuid4().hex
     body = (
         (
@@ -103,7 +135,7 @@ async def put_file(host, port, session_id: str, xsrf: str, size: int) -> int:
     )
     head = (
         f"PUT /_stcore/upload_file/{session_id}/{uuid.uuid4()} HTTP/1.1\r\n"
-        f"Host: {host}:{port}\r\nConnection: close\r\nCookie: {xsrf}\r\n"
+        f"Host: {host}:{port}\r\nConnection: close\r\nCookie: {'; '.join(cookies)}\r\n"
         f"X-Xsrftoken: {xsrf.split('=', 1)[1]}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -136,26 +168,23 @@ def test_a_program_putting_file_after_file_holds_no_more_than_the_page_does(tmp_
     With the process's budget at 40 MB, a second session is refused past it."""
     environment = {"MULTILABEL_DATA_DIR": str(tmp_path), uploads.MEMORY_VARIABLE: "40"}
     with streamlit_server(tmp_path / "streamlit.log", environment) as url:
-        host, port = url.removeprefix("http://").split(":")
+        port = int(url.rsplit(":", 1)[1])
 
         async def attack():
-            _, cookies = await wire.http_get(host, int(port), "/_stcore/health")
-            (xsrf,) = [cookie for cookie in cookies if cookie.startswith("_streamlit_xsrf=")]
+            _, cookies = await wire.http_get("127.0.0.1", port, "/_stcore/health")
             pages = []
             for _ in range(2):
-                page = wire.Session(await wire.connect(host, int(port), xsrf))
+                page = wire.Session(await wire.connect("127.0.0.1", port, "; ".join(cookies)))
                 assert await page.run(timeout=300) in wire.SUCCEEDED and page.session_id
                 pages.append(page)
-            before = resident_bytes(int(port))
-            first = [await put_file(host, int(port), pages[0].session_id, xsrf, 4 * MB)]
-            first += [
-                await put_file(host, int(port), pages[0].session_id, xsrf, 4 * MB)
-                for _ in range(39)
-            ]
-            grown = resident_bytes(int(port)) - before
-            second = [
-                await put_file(host, int(port), pages[1].session_id, xsrf, 4 * MB) for _ in range(6)
-            ]
+
+            async def put(page) -> int:
+                return await put_file("127.0.0.1", port, page.session_id, cookies, 4 * MB)
+
+            before = resident_bytes(port)
+            first = [await put(pages[0]) for _ in range(40)]
+            grown = resident_bytes(port) - before
+            second = [await put(pages[1]) for _ in range(6)]
             for page in pages:
                 await page.socket.close()
             return first, grown, second
@@ -165,3 +194,24 @@ def test_a_program_putting_file_after_file_holds_no_more_than_the_page_does(tmp_
     assert grown < 60 * MB, f"the server grew by {grown / MB:.0f} MB"
     # 6 x 4 MB held by the first session: the second gets 4 files (40 MB), then is refused.
     assert second == [204] * 4 + [uploads.REFUSED_STATUS] * 2
+
+
+@pytest.mark.slow
+@needs_haproxy
+def test_uploads_through_serve_local_reach_the_session_s_worker_and_wait_their_turn(tmp_path):
+    """Twelve files at once through the balancer: each reaches the worker of its session (a
+    wrong worker answers 400); past the eight a worker takes at once, they wait, not refused."""
+    with serve_local(tmp_path / "serve-local.log") as (_, port):
+
+        async def upload() -> list[int]:
+            _, cookies = await wire.http_get("127.0.0.1", port, "/_stcore/health")
+            assert any(cookie.startswith("SERVEDBY=") for cookie in cookies)
+            page = wire.Session(await wire.connect("127.0.0.1", port, "; ".join(cookies)))
+            assert await page.run(timeout=300) in wire.SUCCEEDED
+            statuses = await asyncio.gather(
+                *(put_file("127.0.0.1", port, page.session_id, cookies, MB) for _ in range(12))
+            )
+            await page.socket.close()
+            return statuses
+
+        assert asyncio.run(upload()) == [204] * 12
