@@ -9,7 +9,7 @@
 3. Inference for one composite: eager `model(x)` per model vs the app's `Predictor`
    (every model of the manifest in one compiled call, with activation maps).
 4. The core calls of one new composite (compose + all predictions + maps + overlays), the
-   cold start (load the models and compile the combined call), and the two costs a Streamlit
+   cold start (load the models), and the two costs a Streamlit
    server adds between runs: Keras' clear_session (a plain tf.function rebuilds its kernels, an
    XLA one does not) and a full garbage collection (cheap once the loaded objects are frozen);
    what a fresh worker's first page waits for: one family's call compiled vs every family's.
@@ -183,7 +183,7 @@ def bench_inference(images, labels, folder: Path):
         f"{per_interaction * 1000:.1f} ms",
         "(not the page: bench/classroom.py measures a page's runs through the server)",
     )
-    row("app cold start (load + trace)", f"{cold:.1f} s")
+    row("app cold start (load the models)", f"{cold:.1f} s")
     bench_server_effects(models, predictor, x[:1])
     bench_first_page(models, folder, x[:1])
 

@@ -59,8 +59,13 @@ def main(argv=None) -> int:
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in checkouts}
     for round_number in range(args.rounds):
         for name, checkout in checkouts.items():
-            results[name].append(measure(checkout))
-            print(f"round {round_number + 1}, {name}: {results[name][-1]}", flush=True)
+            first, second, memory = measure(checkout)
+            results[name].append((first, second, memory))
+            print(
+                f"round {round_number + 1}, {name}: first page {first:.1f} s, "
+                f"second {second:.2f} s, {memory:.0f} MiB",
+                flush=True,
+            )
     width = max(len(name) for name in checkouts)
     print(f"\n{'server':<{width}} | first page (median) | second page | resident memory")
     print(f"{'-' * width}-|---------------------|-------------|----------------")
