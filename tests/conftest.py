@@ -281,6 +281,13 @@ def streamlit_server(log: Path, env: dict | None = None):
         process.wait(timeout=20)
 
 
+@contextlib.contextmanager
+def app_served_in(folder: Path):
+    """`streamlit_server` with the app's data (its class rooms) in `folder`, its log there."""
+    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+        yield url
+
+
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:

@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, app_served_in
 
 pytestmark = BROWSER_TEST
 
@@ -14,7 +14,7 @@ pytestmark = BROWSER_TEST
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url
 
 

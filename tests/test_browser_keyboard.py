@@ -4,7 +4,7 @@ Space and Enter, and moves the free page's threshold, always seeing where the fo
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, app_served_in
 from test_browser import wait_for_text
 
 from demo import lesson
@@ -38,7 +38,7 @@ FOCUSED = """() => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("keyboard")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url
 
 

@@ -4,7 +4,7 @@ Debian's Chromium at projector size (1280x720)."""
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, app_served_in
 
 from core.kinds import KINDS
 
@@ -16,7 +16,7 @@ pytestmark = BROWSER_TEST
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab-server")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, IDLE, REPO, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, IDLE, REPO, app_served_in
 from PIL import Image
 
 from core.manifest import load_manifest
@@ -20,7 +20,7 @@ pytestmark = BROWSER_TEST
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("photo")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url
 
 

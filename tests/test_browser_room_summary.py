@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, app_served_in
 from test_browser import wait_for_text
 from test_browser_rooms import PHONE, answer, browser_of, settled, start_a_room
 
@@ -29,7 +29,7 @@ DOWNLOADS = ("Answers as CSV", "Answers as JSON")
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rooms")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url, SQLiteStore(folder / "rooms.sqlite3")
 
 

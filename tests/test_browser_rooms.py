@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ARTIFACTS, BROWSER_TEST, IDLE, streamlit_server
+from conftest import ARTIFACTS, BROWSER_TEST, IDLE, app_served_in
 from test_browser import wait_for_text
 
 from demo import rooms
@@ -28,7 +28,7 @@ TEACHER_BUTTONS = (
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rooms")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url, SQLiteStore(folder / "rooms.sqlite3")
 
 

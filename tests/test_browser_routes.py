@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import BROWSER_TEST, IDLE, streamlit_server
+from conftest import BROWSER_TEST, IDLE, app_served_in
 
 from demo import routes
 from demo.rooms.sqlite_store import SQLiteStore
@@ -18,7 +18,7 @@ pytestmark = BROWSER_TEST
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("routes")
-    with streamlit_server(folder / "streamlit.log", {"MULTILABEL_DATA_DIR": str(folder)}) as url:
+    with app_served_in(folder) as url:
         yield url, SQLiteStore(folder / "rooms.sqlite3")
 
 
